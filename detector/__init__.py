@@ -1,0 +1,16 @@
+"""detector: Falco's rules, outside Falco's C++ core.
+
+The public API is small and listed in ``__all__``; everything else is internal.
+"""
+
+from __future__ import annotations
+
+from detector.errors import ConditionCompileError, ConditionSyntaxError, DetectorError
+from detector.priority import Priority
+
+__all__ = [
+    "ConditionCompileError",
+    "ConditionSyntaxError",
+    "DetectorError",
+    "Priority",
+]
