@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # typing only: errors.py sits below the language stage
+    from detector.language.ast import Span
 
 
 def caret_snippet(text: str, offset: int, *, width: int = 160) -> str:
@@ -86,3 +90,56 @@ class ConditionSyntaxError(ConditionError):
 @dataclass(eq=False)
 class ConditionCompileError(ConditionError):
     """The condition parses but cannot be compiled (unknown field, bad operator for the type, ...)."""
+
+
+@dataclass(eq=False)
+class UnknownFieldError(ConditionCompileError):
+    """A condition names a field the source does not have (Falco: ``nonexistent field``)."""
+
+    field: str = ""
+
+
+@dataclass(eq=False)
+class OutputFormatError(DetectorError):
+    """A rule's ``output`` format cannot be compiled (Falco: ``LOAD_ERR_COMPILE_OUTPUT``).
+
+    ``text`` is the format as written and ``offset`` where the offending token starts.
+    """
+
+    message: str
+    text: str = ""
+    offset: int = 0
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+    @property
+    def line(self) -> int:
+        return line_col(self.text, self.offset)[0]
+
+    @property
+    def column(self) -> int:
+        return line_col(self.text, self.offset)[1]
+
+    @property
+    def snippet(self) -> str:
+        return caret_snippet(self.text, self.offset)
+
+    def describe(self) -> str:
+        """Message, position and caret snippet, for people."""
+        return f"{self.message} (line {self.line}, column {self.column})\n{self.snippet}"
+
+
+@dataclass(eq=False)
+class MacroError(ConditionCompileError):
+    """A macro reference cannot be expanded: undefined, a reference loop, or too large.
+
+    ``macro`` names the macro; ``span`` is where the offending reference was
+    written (in the text of the rule or macro that holds it).
+    """
+
+    macro: str = ""
+    span: Span | None = None

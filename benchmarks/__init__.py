@@ -1,0 +1,1 @@
+"""Benchmark suite: workload generators and whole-process runs (see docs/performance.md)."""

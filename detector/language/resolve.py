@@ -1,0 +1,245 @@
+"""Passes shared by every caller of the parser: list text substitution and macro expansion.
+
+Lists are substituted in the condition *text* before parsing, exactly as
+Falco's ``resolve_list`` does (quirks included: it is a plain substring search
+bounded by delimiters, so a list name is replaced wherever it stands, not only
+inside parentheses).  Macros are expanded on the AST, as Falco's
+``filter_macro_resolver`` does; expanded macro bodies are shared, not copied,
+since nodes are immutable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Final
+
+from detector.errors import MacroError
+from detector.language.ast import And, Expr, MacroRef, Not, Or, Span
+
+_BLANKS: Final = " \t\n\r"
+_DELIMS: Final = _BLANKS + "(),="
+
+DEFAULT_MAX_NODES: Final = 1_000_000
+
+
+# --------------------------------------------------------------------------
+# Lists
+
+
+def _quote_item(item: str) -> str:
+    # Falco quotes an item holding a blank unless it already starts with a quote.
+    if " " in item and item[:1] not in ('"', "'"):
+        return '"' + item + '"'
+    return item
+
+
+def _substitute_one(cnd: str, name: str, items: Sequence[str]) -> tuple[str, bool]:
+    used = False
+    sub = ", ".join(_quote_item(item) for item in items)
+    start = cnd.find(name)
+    while start != -1:
+        end = start + len(name)
+        if (start == 0 or cnd[start - 1] in _DELIMS) and (end >= len(cnd) or cnd[end] in _DELIMS):
+            while start > 0 and cnd[start - 1] in _BLANKS:
+                start -= 1
+            while end < len(cnd) and cnd[end] in _BLANKS:
+                end += 1
+            if not sub:
+                # an empty list takes one adjacent comma with it
+                if start > 0 and cnd[start - 1] == ",":
+                    start -= 1
+                elif end < len(cnd) and cnd[end] == ",":
+                    end += 1
+            head = cnd[:start] + " " if start > 0 else ""
+            cnd = head + sub + " " + cnd[end:]
+            start += len(sub) + 1
+            used = True
+        start = cnd.find(name, start + 1)
+    return cnd, used
+
+
+def resolve_lists(text: str, lists: Mapping[str, Sequence[str]]) -> tuple[str, frozenset[str]]:
+    """Substitute every list of ``lists`` (in its order) into ``text``; also say which were used.
+
+    ``lists`` maps each list name to its final items (list-in-list expansion
+    and appends already applied by the caller), in definition order.
+    """
+    used: list[str] = []
+    for name, items in lists.items():
+        if not name:
+            continue
+        text, was_used = _substitute_one(text, name, items)
+        if was_used:
+            used.append(name)
+    return text, frozenset(used)
+
+
+def substitute_lists(text: str, lists: Mapping[str, Sequence[str]]) -> str:
+    """Falco's textual list expansion of ``text`` (see :func:`resolve_lists`)."""
+    return resolve_lists(text, lists)[0]
+
+
+# --------------------------------------------------------------------------
+# Macros
+
+
+def _children(node: Expr) -> tuple[Expr, ...]:
+    if isinstance(node, And | Or):
+        return node.children
+    if isinstance(node, Not):
+        return (node.child,)
+    return ()
+
+
+def _walk(expr: Expr) -> Iterator[Expr]:
+    """Boolean-position nodes of ``expr``, depth first, left to right (macro references live there)."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(_children(node)))
+
+
+def macro_refs(expr: Expr) -> frozenset[str]:
+    """Names of the macros ``expr`` refers to directly."""
+    return frozenset(node.name for node in _walk(expr) if isinstance(node, MacroRef))
+
+
+def _size(node: Expr, sizes: Mapping[str, int]) -> int:
+    """Boolean nodes and checks in ``node`` once expanded, macro sizes taken from ``sizes``."""
+    return sum(sizes[sub.name] if isinstance(sub, MacroRef) else 1 for sub in _walk(node))
+
+
+class _Analysis:
+    """Memoised walk of the macro graph reachable from an expression.
+
+    Mirrors Falco's resolver: depth first, left to right, a macro met again on
+    its own expansion path is a loop.  Loop errors win over undefined macros,
+    whichever comes first (Falco reports errors before unknown macros).
+    """
+
+    def __init__(self, macros: Mapping[str, Expr], max_nodes: int, text: str) -> None:
+        self.macros = macros
+        self.max_nodes = max_nodes
+        self.text = text
+        self.sizes: dict[str, int] = {}
+        self.loop: MacroRef | None = None
+        self.unknown: MacroRef | None = None
+
+    def run(self, expr: Expr) -> None:
+        # Each frame: the reference being expanded (None for the root) and the
+        # references still to visit in its body.
+        on_path: set[str] = set()
+        frames: list[tuple[MacroRef | None, list[MacroRef]]] = [(None, self._refs(expr))]
+        while frames:
+            via, pending = frames[-1]
+            if pending:
+                ref = pending.pop()
+                target = ref.name
+                if target not in self.macros:
+                    self.unknown = self.unknown or ref
+                elif target in on_path:
+                    self.loop = self.loop or ref
+                elif target not in self.sizes:
+                    on_path.add(target)
+                    frames.append((ref, self._refs(self.macros[target])))
+                continue
+            frames.pop()
+            if via is None:
+                break
+            name = via.name
+            on_path.discard(name)
+            if self.loop is None and self.unknown is None:
+                self.sizes[name] = size = _size(self.macros[name], self.sizes)
+                if size > self.max_nodes:
+                    raise _error(
+                        via,
+                        f"expanding macro '{name}' would produce {size} nodes, "
+                        f"more than the limit of {self.max_nodes}",
+                        self.text,
+                    )
+            else:
+                # keep walking: a loop found later still outranks an undefined macro
+                self.sizes.setdefault(name, 0)
+
+    @staticmethod
+    def _refs(expr: Expr) -> list[MacroRef]:
+        # reversed so that pop() yields them left to right
+        refs = [node for node in _walk(expr) if isinstance(node, MacroRef)]
+        refs.reverse()
+        return refs
+
+
+def _error(ref: MacroRef, message: str, text: str) -> MacroError:
+    span: Span | None = ref.span
+    return MacroError(message, text, span.start if span else 0, macro=ref.name, span=span)
+
+
+def expand_macros(
+    expr: Expr,
+    macros: Mapping[str, Expr],
+    *,
+    max_nodes: int = DEFAULT_MAX_NODES,
+    text: str = "",
+) -> Expr:
+    """``expr`` with every macro reference replaced by the macro's (recursively expanded) body.
+
+    ``macros`` holds the macros visible to ``expr`` with their parsed bodies.
+    Raises :class:`MacroError` for a reference loop, an undefined macro
+    (Falco's messages) or an expansion larger than ``max_nodes`` nodes, which is
+    found without building it.  ``text`` is the condition text errors point into.
+    """
+    analysis = _Analysis(macros, max_nodes, text)
+    analysis.run(expr)
+    if analysis.loop is not None:
+        raise _error(analysis.loop, f"reference loop in macro '{analysis.loop.name}'", text)
+    if analysis.unknown is not None:
+        raise _error(analysis.unknown, f"Undefined macro '{analysis.unknown.name}' used in filter.", text)
+    total = _size(expr, analysis.sizes)
+    if total > max_nodes:
+        raise MacroError(
+            f"expanding macros would produce {total} nodes, more than the limit of {max_nodes}",
+            text,
+            0,
+            macro="",
+            span=None,
+        )
+    expanded: dict[str, Expr] = {}
+    # analysis.sizes is filled in post-order: every macro's references come before it
+    for name in analysis.sizes:
+        expanded[name] = _substitute(macros[name], expanded)
+    return _substitute(expr, expanded)
+
+
+def _substitute(expr: Expr, expanded: Mapping[str, Expr]) -> Expr:
+    """``expr`` with references replaced from ``expanded``; rebuilt bottom-up without recursion."""
+    if isinstance(expr, MacroRef):
+        return expanded[expr.name]
+    if not isinstance(expr, And | Or | Not):
+        return expr
+    # post-order rebuild of the boolean skeleton
+    results: dict[int, Expr] = {}
+    stack: list[tuple[Expr, bool]] = [(expr, False)]
+    while stack:
+        node, ready = stack.pop()
+        if isinstance(node, MacroRef):
+            results[id(node)] = expanded[node.name]
+            continue
+        kids = _children(node)
+        if not kids:
+            results[id(node)] = node
+            continue
+        if not ready:
+            stack.append((node, True))
+            stack.extend((kid, False) for kid in kids)
+            continue
+        new_kids = tuple(results[id(kid)] for kid in kids)
+        if all(new is old for new, old in zip(new_kids, kids, strict=True)):
+            results[id(node)] = node
+        elif isinstance(node, Not):
+            results[id(node)] = Not(new_kids[0], span=node.span)
+        elif isinstance(node, And):
+            results[id(node)] = And(new_kids, span=node.span)
+        else:
+            results[id(node)] = Or(new_kids, span=node.span)
+    return results[id(expr)]

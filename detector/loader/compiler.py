@@ -1,0 +1,473 @@
+"""The compiler: collected items to a ``Ruleset`` (Falco's ``rule_loader::compiler``).
+
+Order and semantics follow ``rule_loader_compiler.cpp``: lists (list-in-list by
+visibility), then macros (parsed after list substitution, resolved by
+visibility), then rules (exceptions, output checks, list substitution, parse,
+macro expansion, warnings, compilation, event types), then unused warnings.
+The first error stops the compilation unless ``all_errors`` is set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from detector.codegen import CompiledCondition
+
+from detector.language.ast import BinaryCheck, Expr, FieldRef, ListValue, MacroRef, Node, Transform, Value
+from detector.loader import codes
+from detector.loader.collector import Collector
+from detector.loader.context import Context, SourcedText
+from detector.loader.exceptions import build_condition, exception_fields
+from detector.loader.infos import ExceptionInfo, MacroInfo, RuleInfo
+from detector.loader.listsub import Substituted, substitute_lists
+from detector.loader.model import (
+    CompiledList,
+    CompiledMacro,
+    CompiledRule,
+    PluginRequirement,
+    RuleException,
+    Ruleset,
+)
+from detector.loader.options import LoaderOptions
+from detector.loader.result import ResultBuilder, RuleLoadError
+from detector.loader.toolchain import (
+    CompilerWarning,
+    ToolError,
+    as_string,
+    check_output,
+    compile_condition,
+    expand_macros,
+    macro_refs,
+    parse,
+    span_start,
+    walk,
+)
+
+_CONTAINER_INFO: Final = "%container.info"
+_UNSAFE_PREFIXES: Final = ("ka.", "jevt.")
+_EQUALITY_OPS: Final = frozenset({"==", "=", "!=", "in", "intersects", "pmatch"})
+_UNKNOWN_MARKERS: Final = ("nonexistent field", "invalid formatting token", "unknown event type",
+                           "unknown filter:")
+_MANY_EVTTYPES: Final = 100
+
+
+def _is_unknown_error(message: str) -> bool:
+    return any(marker in message for marker in _UNKNOWN_MARKERS)
+
+
+@dataclass(slots=True)
+class CompileCache:
+    """Parses and compilations reused across the recompilation after each loaded file."""
+
+    parsed: dict[str, Expr | ToolError] = field(default_factory=dict)
+    outputs: dict[tuple[str, str], ToolError | None] = field(default_factory=dict)
+    printed: dict[tuple[str, Expr], str] = field(default_factory=dict)
+    substituted: dict[str, Substituted] = field(default_factory=dict)
+    lists_signature: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    compiled: dict[tuple[str, Expr], tuple[CompiledCondition, tuple[CompilerWarning, ...]] | ToolError] = field(
+        default_factory=dict)
+
+    def parse(self, text: str) -> Expr:
+        hit = self.parsed.get(text)
+        if hit is None:
+            try:
+                hit = parse(text)
+            except ToolError as exc:
+                hit = exc
+            self.parsed[text] = hit
+        if isinstance(hit, ToolError):
+            raise hit
+        return hit
+
+    def substitute(self, text: str, lists: dict[str, tuple[str, ...]]) -> Substituted:
+        """List substitution, reused while the lists stay the same."""
+        signature = tuple(lists.items())
+        if signature != self.lists_signature:
+            self.lists_signature = signature
+            self.substituted.clear()
+        hit = self.substituted.get(text)
+        if hit is None:
+            hit = self.substituted[text] = substitute_lists(text, lists.items())
+        return hit
+
+    def check_output(self, fmt: str, source: str) -> None:
+        key = (source, fmt)
+        if key not in self.outputs:
+            try:
+                check_output(fmt, source)
+                self.outputs[key] = None
+            except ToolError as exc:
+                self.outputs[key] = exc
+        hit = self.outputs[key]
+        if hit is not None:
+            raise hit
+
+    def as_string(self, source: str, expr: Expr) -> str:
+        key = (source, expr)
+        hit = self.printed.get(key)
+        if hit is None:
+            hit = self.printed[key] = as_string(expr)
+        return hit
+
+    def compile(self, expr: Expr, source: str, text: str) -> tuple[CompiledCondition, tuple[CompilerWarning, ...]]:
+        key = (source, expr)
+        hit = self.compiled.get(key)
+        if hit is None:
+            try:
+                hit = compile_condition(expr, source=source, text=text)
+            except ToolError as exc:
+                hit = exc
+            self.compiled[key] = hit
+        if isinstance(hit, ToolError):
+            raise hit
+        return hit
+
+
+class _Visible(Mapping[str, Expr]):
+    """The parsed macros defined before ``visibility``: what a macro may refer to."""
+
+    __slots__ = ("_parsed", "_infos", "_visibility")
+
+    def __init__(self, parsed: Mapping[str, Expr], infos: Mapping[str, MacroInfo], visibility: int) -> None:
+        self._parsed = parsed
+        self._infos = infos
+        self._visibility = visibility
+
+    def __getitem__(self, name: str) -> Expr:
+        info = self._infos.get(name)
+        if info is None or info.index >= self._visibility:
+            raise KeyError(name)
+        return self._parsed[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return (n for n in self._parsed if self._infos[n].index < self._visibility)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+@dataclass(slots=True)
+class _Condition:
+    """A condition on its way to the compiler, with what is needed to place errors."""
+
+    written: SourcedText
+    substituted: Substituted
+
+    def context_at(self, offset: int | None) -> Context:
+        if offset is None:
+            return self.written.context_at(0)
+        return self.written.context_at(self.substituted.original_offset(offset))
+
+
+class Compiler:
+    """One compilation of everything a collector holds."""
+
+    def __init__(self, collector: Collector, result: ResultBuilder, options: LoaderOptions,
+                 cache: CompileCache) -> None:
+        self.col = collector
+        self.result = result
+        self.options = options
+        self.cache = cache
+        self.lists: dict[str, tuple[str, ...]] = {}
+        self.used_lists: set[str] = set()
+        self.parsed_macros: dict[str, Expr] = {}
+        self.expanded_macros: dict[str, Expr] = {}
+        self.used_macros: set[str] = set()
+        self.broken_macros: set[str] = set()
+        self.rules: list[CompiledRule] = []
+        self.failed = False
+
+    # driver -----------------------------------------------------------------------------
+
+    def compile(self) -> Ruleset:
+        try:
+            self._compile_lists()
+            self._compile_macros()
+            self._compile_rules()
+        except RuleLoadError as exc:
+            self.result.add(exc)
+            self.failed = True
+        if not self.failed:
+            self._unused_warnings()
+        return self._ruleset()
+
+    def _guard(self, exc: RuleLoadError) -> None:
+        """Record ``exc`` and go on (``all_errors``) or stop the compilation."""
+        if not self.options.all_errors:
+            raise exc
+        self.result.add(exc)
+        self.failed = True
+
+    def _ruleset(self) -> Ruleset:
+        lists = tuple(
+            CompiledList(name, items, name in self.used_lists, info.ctx.item.file, info.ctx.item.line)
+            for name, items in self.lists.items()
+            for info in (self.col.lists[name],)
+        )
+        macros = tuple(
+            CompiledMacro(name, info.cond.text, self.expanded_macros[name], name in self.used_macros,
+                          info.ctx.item.file, info.ctx.item.line)
+            for name, info in self.col.macros.items() if name in self.expanded_macros
+        )
+        plugins = tuple(PluginRequirement(alts) for alts in self.col.required_plugin_versions)
+        return Ruleset(tuple(self.rules), lists, macros, self.col.required_engine_version_text, plugins)
+
+    # lists ------------------------------------------------------------------------------
+
+    def _compile_lists(self) -> None:
+        col_lists = self.col.lists
+        for name, info in col_lists.items():
+            items: list[str] = []
+            for item in info.items:
+                ref = col_lists.get(item)
+                if ref is not None and ref.index < info.visibility:
+                    self.used_lists.add(ref.name)
+                    items.extend(ref.items)
+                else:
+                    items.append(item)
+            self.lists[name] = tuple(items)
+
+    def _substitute(self, text: str) -> Substituted:
+        sub = self.cache.substitute(text, self.lists)
+        self.used_lists |= sub.used
+        return sub
+
+    # macros -----------------------------------------------------------------------------
+
+    def _compile_macros(self) -> None:
+        conditions: dict[str, _Condition] = {}
+        for name, info in self.col.macros.items():
+            cond = _Condition(info.cond, self._substitute(info.cond.text))
+            try:
+                self.parsed_macros[name] = self.cache.parse(cond.substituted.text)
+                conditions[name] = cond
+            except ToolError as exc:
+                self.broken_macros.add(name)
+                self._guard(RuleLoadError(codes.LOAD_ERR_COMPILE_CONDITION, exc.message,
+                                          cond.context_at(exc.offset)))
+        infos = self.col.macros
+        for name, expr in self.parsed_macros.items():
+            info = infos[name]
+            visible = _Visible(self.parsed_macros, infos, info.visibility)
+            try:
+                self.expanded_macros[name] = expand_macros(
+                    expr, visible, max_nodes=self.options.max_macro_nodes)
+            except ToolError as exc:
+                self.broken_macros.add(name)
+                self._guard(self._macro_error(exc, expr, conditions[name], info))
+                continue
+            self.used_macros |= macro_refs(expr)
+
+    def _macro_error(self, exc: ToolError, expr: Expr, cond: _Condition,
+                     info: MacroInfo | RuleInfo) -> RuleLoadError:
+        """A macro resolution error placed at the offending reference of the condition as written."""
+        offset = None
+        if exc.macro is not None:
+            for node in walk(expr):
+                if isinstance(node, MacroRef) and node.name == exc.macro:
+                    offset = span_start(node)
+                    break
+        if offset is None and exc.macro is None:
+            offset = exc.offset
+        return RuleLoadError(codes.LOAD_ERR_VALIDATE, exc.message, cond.context_at(offset))
+
+    # rules ------------------------------------------------------------------------------
+
+    def _compile_rules(self) -> None:
+        for info in self.col.rules.values():
+            if info.unknown_source:
+                continue
+            try:
+                rule = self._compile_rule(info)
+            except RuleLoadError as exc:
+                self._guard(exc)
+                continue
+            if rule is not None:
+                self.rules.append(rule)
+
+    def _output(self, info: RuleInfo) -> tuple[str, tuple[tuple[str, str], ...]] | None:
+        """The output with engine extras and ``%container.info`` handled; ``None`` = skip the rule."""
+        output = info.output.text
+        for extra in self.options.extra_outputs:
+            if extra.applies(info.name, info.source, info.tags):
+                output = f"{output} {extra.format}"
+        if _CONTAINER_INFO in output:
+            self.result.add_warning(codes.LOAD_DEPRECATED_ITEM, codes.WARNING_CONTAINER_INFO, info.ctx)
+            output = output.replace(_CONTAINER_INFO, "")
+        extra_fields = tuple(
+            (f.key, f.format) for f in self.options.extra_output_fields
+            if f.applies(info.name, info.source, info.tags)
+        )
+        try:
+            self.cache.check_output(output, info.source)
+        except ToolError as exc:
+            ctx = info.output.context_at(exc.offset or 0, codes.RULE_OUTPUT_EXPRESSION)
+            if _is_unknown_error(exc.message) and info.skip_if_unknown_filter:
+                self.result.add_warning(codes.LOAD_UNKNOWN_FILTER, exc.message, ctx)
+                return None
+            raise RuleLoadError(codes.LOAD_ERR_COMPILE_OUTPUT, exc.message, ctx) from None
+        self._deprecated_output_fields(output, info)
+        for _, fmt in extra_fields:
+            try:
+                self.cache.check_output(fmt, info.source)
+            except ToolError as exc:
+                raise RuleLoadError(codes.LOAD_ERR_COMPILE_OUTPUT, exc.message,
+                                    info.output.context_at(0, codes.RULE_OUTPUT_EXPRESSION)) from None
+            self._deprecated_output_fields(fmt, info)
+        return output, extra_fields
+
+    def _deprecated_output_fields(self, output: str, info: RuleInfo) -> None:
+        for name in codes.DEPRECATED_FIELDS:
+            at = output.find(name)
+            if at != -1:
+                self.result.add_warning(
+                    codes.LOAD_DEPRECATED_ITEM,
+                    f"usage of deprecated field '{name}' has been detected in the rule output",
+                    info.output.context_at(at, codes.RULE_OUTPUT_EXPRESSION))
+
+    def _compile_rule(self, info: RuleInfo) -> CompiledRule | None:
+        written = build_condition(info.cond, info.exceptions)
+        built = self._output(info)
+        if built is None:
+            return None
+        output, extra_fields = built
+        cond = _Condition(written, self._substitute(written.text))
+        try:
+            parsed = self.cache.parse(cond.substituted.text)
+        except ToolError as exc:
+            raise RuleLoadError(codes.LOAD_ERR_COMPILE_CONDITION, exc.message,
+                                cond.context_at(exc.offset)) from None
+        refs = macro_refs(parsed)
+        if refs & self.broken_macros:
+            return None  # the macro's own error is already reported
+        try:
+            expr = expand_macros(parsed, self.expanded_macros, max_nodes=self.options.max_macro_nodes)
+        except ToolError as exc:
+            raise self._macro_error(exc, parsed, cond, info) from None
+        self.used_macros |= refs
+        self._condition_warnings(parsed, expr, cond)
+        try:
+            compiled, warnings = self.cache.compile(expr, info.source, cond.substituted.text)
+        except ToolError as exc:
+            ctx = cond.context_at(exc.offset)
+            if info.skip_if_unknown_filter and (exc.unknown_field or _is_unknown_error(exc.message)):
+                self.result.add_warning(codes.LOAD_UNKNOWN_FILTER, exc.message, ctx)
+                return None
+            raise RuleLoadError(codes.LOAD_ERR_COMPILE_CONDITION, exc.message, ctx) from None
+        for w in warnings:
+            offset = w.offset if w.offset is not None else _quoted_offset(w.message, cond.substituted.text)
+            self.result.add_warning(codes.LOAD_COMPILE_CONDITION, w.message, cond.context_at(offset))
+        evttypes: frozenset[str] | None = compiled.evttypes
+        if info.source == "syscall" and info.warn_evttypes and (
+                evttypes is None or len(evttypes) > _MANY_EVTTYPES):
+            self.result.add_warning(codes.LOAD_NO_EVTTYPE, codes.WARNING_NO_EVTTYPE, info.ctx)
+        return CompiledRule(
+            name=info.name,
+            desc=info.desc,
+            condition=info.cond.text,
+            condition_compiled=self.cache.as_string(info.source, expr),
+            expr=expr,
+            compiled=compiled,
+            output=output,
+            priority=info.priority,
+            source=info.source,
+            tags=info.tags,
+            enabled=info.enabled,
+            evttypes=evttypes,
+            file=info.ctx.item.file,
+            line=info.ctx.item.line,
+            skip_if_unknown_filter=info.skip_if_unknown_filter,
+            warn_evttypes=info.warn_evttypes,
+            capture=info.capture,
+            capture_duration=info.capture_duration,
+            exceptions=tuple(_public_exception(e) for e in info.exceptions),
+            exception_fields=exception_fields(info.exceptions),
+            extra_output_fields=extra_fields,
+            id=len(self.rules),
+        )
+
+    # condition warnings (filter_warning_resolver) -----------------------------------------
+
+    def _condition_warnings(self, parsed: Expr, expr: Expr, cond: _Condition) -> None:
+        deprecated: list[str] = []
+        unsafe = False
+        for node in walk(expr):
+            if isinstance(node, FieldRef) and node.name in codes.DEPRECATED_FIELDS:
+                if node.name not in deprecated:
+                    deprecated.append(node.name)
+            elif isinstance(node, BinaryCheck) and not unsafe:
+                unsafe = _unsafe_na_check(node)
+        if unsafe:
+            self.result.add_warning(codes.LOAD_UNSAFE_NA_CHECK, "", cond.context_at(None))
+        for name in sorted(deprecated, key=list(codes.DEPRECATED_FIELDS).index):
+            self.result.add_warning(codes.LOAD_DEPRECATED_ITEM, codes.DEPRECATED_FIELDS[name],
+                                    cond.context_at(self._field_origin(parsed, name)))
+
+    def _field_origin(self, parsed: Expr, name: str) -> int | None:
+        """Where the rule condition as written uses ``name``: the field itself or a macro that does."""
+        for node in walk(parsed):
+            if isinstance(node, FieldRef) and node.name == name:
+                return span_start(node)
+            if isinstance(node, MacroRef):
+                body = self.expanded_macros.get(node.name)
+                if body is not None and any(isinstance(n, FieldRef) and n.name == name
+                                            for n in walk(body)):
+                    return span_start(node)
+        return None
+
+    # unused -----------------------------------------------------------------------------
+
+    def _unused_warnings(self) -> None:
+        for name, minfo in self.col.macros.items():
+            if name not in self.used_macros:
+                self.result.add_warning(codes.LOAD_UNUSED_MACRO, codes.WARNING_UNUSED_MACRO, minfo.ctx)
+        for name, linfo in self.col.lists.items():
+            if name not in self.used_lists:
+                self.result.add_warning(codes.LOAD_UNUSED_LIST, codes.WARNING_UNUSED_LIST, linfo.ctx)
+
+
+def _quoted_offset(message: str, text: str) -> int | None:
+    """Where the value a compiler warning quotes (``'proc.pname' may be ...``) is in the condition."""
+    start = message.find("'")
+    end = message.find("'", start + 1)
+    if start == -1 or end <= start + 1:
+        return None
+    at = text.find(message[start + 1:end])
+    return None if at == -1 else at
+
+
+def _last_field(node: Node) -> FieldRef | None:
+    found: FieldRef | None = None
+    for n in walk(node):
+        if isinstance(n, FieldRef):
+            found = n
+    return found
+
+
+def _unsafe_na_check(check: BinaryCheck) -> bool:
+    """A ``ka.*``/``jevt.*`` field compared for equality with ``<NA>``."""
+    left = _last_field(check.left) if isinstance(check.left, Transform) else check.left
+    if not isinstance(left, FieldRef) or not left.name.startswith(_UNSAFE_PREFIXES):
+        return False
+    if check.op not in _EQUALITY_OPS:
+        return False
+    right = check.right
+    if isinstance(right, Value):
+        return right.text == "<NA>"
+    if isinstance(right, ListValue):
+        return "<NA>" in right.items
+    return False
+
+
+def _public_exception(ex: ExceptionInfo) -> RuleException:
+    def plain(entry_values: Iterable[Any]) -> tuple[Any, ...]:
+        return tuple(v.as_plain() for v in entry_values)
+
+    return RuleException(
+        name=ex.name,
+        fields=ex.fields.as_plain() if not ex.fields.is_list else plain(ex.fields.items),  # type: ignore[arg-type]
+        comps=ex.comps.as_plain() if not ex.comps.is_list else plain(ex.comps.items),  # type: ignore[arg-type]
+        values=plain(ex.values),
+    )

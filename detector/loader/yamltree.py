@@ -1,0 +1,226 @@
+"""YAML text to a position-carrying node tree, as Falco's reader sees it.
+
+Falco reads rules with yaml-cpp, which keeps every scalar as the text that was
+written: ``on``, ``yes``, ``0.10`` or ``007`` in a list stay those strings, and
+a key's value is "null" only for an empty, ``~`` or ``null`` plain scalar.  We
+therefore build our own tree from libyaml's event stream instead of letting a
+constructor turn scalars into Python values.  Building from events (iteratively)
+also lets us refuse what a rules file never needs and an attacker would use:
+anchors and aliases (the "billion laughs" expansion) and unbounded nesting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+import yaml
+
+from detector.errors import DetectorError
+
+_Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+MAX_DEPTH: Final = 200
+_NULL_WORDS: Final = frozenset({"", "~", "null", "Null", "NULL"})
+_NULL_TAG: Final = "tag:yaml.org,2002:null"
+
+Kind = Literal["scalar", "seq", "map", "null"]
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A 0-based character offset with its 1-based line and column."""
+
+    offset: int
+    line: int
+    column: int
+
+
+@dataclass(frozen=True, slots=True)
+class YNode:
+    """One YAML node.  ``text`` is a scalar's value; ``style`` is libyaml's (``''`` plain)."""
+
+    kind: Kind
+    start: Mark
+    end: Mark
+    text: str = ""
+    style: str = ""
+    items: tuple[YNode, ...] = ()
+    pairs: tuple[tuple[YNode, YNode], ...] = field(default=(), repr=False)
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.kind == "scalar"
+
+    @property
+    def is_null(self) -> bool:
+        return self.kind == "null"
+
+    @property
+    def is_seq(self) -> bool:
+        return self.kind == "seq"
+
+    @property
+    def is_map(self) -> bool:
+        return self.kind == "map"
+
+    def get(self, key: str) -> YNode | None:
+        """The value of the first ``key`` of a mapping (yaml-cpp's lookup), else ``None``."""
+        for k, v in self.pairs:
+            if k.kind == "scalar" and k.text == key:
+                return v
+        return None
+
+    def has(self, key: str) -> bool:
+        return self.get(key) is not None
+
+    def keys(self) -> Iterator[tuple[str, YNode]]:
+        """Scalar keys with their key nodes, in written order."""
+        for k, _ in self.pairs:
+            if k.kind in ("scalar", "null"):
+                yield k.text, k
+
+
+@dataclass(frozen=True, slots=True)
+class YamlDocuments:
+    """The documents of one YAML stream."""
+
+    documents: tuple[YNode | None, ...]
+
+
+@dataclass(eq=False)
+class YamlError(DetectorError):
+    """The text is not YAML we accept.  ``mark`` is where the problem was found."""
+
+    message: str
+    mark: Mark
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# libyaml's problems, reworded as yaml-cpp words them (Falco reports yaml-cpp's text).
+_YAML_CPP_WORDING: Final[tuple[tuple[str, str], ...]] = (
+    ("mapping values are not allowed", "illegal map value"),
+    ("found character that cannot start any token", "unknown token"),
+    ("did not find expected key", "end of map not found"),
+    ("did not find expected '-' indicator", "end of sequence not found"),
+    ("did not find expected ',' or ']'", "end of sequence flow not found"),
+    ("did not find expected ',' or '}'", "end of map flow not found"),
+    ("found unexpected end of stream", "illegal EOF in scalar"),
+    ("found unknown escape character", "unknown escape character"),
+    ("block sequence entries are not allowed", "illegal block entry"),
+    ("found a tab character that violates indentation", "illegal tab when looking for indentation"),
+    ("found unexpected document indicator", "illegal document indicator in scalar"),
+)
+
+
+def _mark(m: object) -> Mark:
+    return Mark(getattr(m, "index", 0), getattr(m, "line", 0) + 1, getattr(m, "column", 0) + 1)
+
+
+def _yaml_cpp_message(problem: str, mark: Mark) -> str:
+    text = problem
+    for prefix, replacement in _YAML_CPP_WORDING:
+        if problem.startswith(prefix):
+            text = replacement
+            break
+    return f"yaml-cpp: error at line {mark.line}, column {mark.column}: {text}"
+
+
+def _error_from(exc: yaml.YAMLError) -> YamlError:
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = _mark(exc.problem_mark)
+        return YamlError(_yaml_cpp_message(exc.problem or "syntax error", mark), mark)
+    if isinstance(exc, yaml.reader.ReaderError):
+        position = int(getattr(exc, "position", 0))
+        return YamlError(f"unacceptable character at position {position}: {exc.reason}",
+                         Mark(position, 1, 1))
+    return YamlError(str(exc).splitlines()[0] if str(exc) else "YAML syntax error", Mark(0, 1, 1))
+
+
+class _Builder:
+    """An open collection while events stream in."""
+
+    __slots__ = ("kind", "start", "children", "style")
+
+    def __init__(self, kind: Kind, start: Mark, style: str = "") -> None:
+        self.kind: Kind = kind
+        self.start = start
+        self.children: list[YNode] = []
+        self.style = style
+
+
+def _scalar_node(event: yaml.ScalarEvent) -> YNode:
+    start, end = _mark(event.start_mark), _mark(event.end_mark)
+    style = event.style or ""
+    plain_implicit = bool(event.implicit and event.implicit[0])
+    if (style == "" and plain_implicit and event.value in _NULL_WORDS) or event.tag == _NULL_TAG:
+        return YNode("null", start, end, text="", style=style)
+    return YNode("scalar", start, end, text=event.value, style=style)
+
+
+def _close(builder: _Builder, end: Mark) -> YNode:
+    if builder.kind == "seq":
+        return YNode("seq", builder.start, end, items=tuple(builder.children), style=builder.style)
+    kids = builder.children
+    pairs = tuple((kids[i], kids[i + 1]) for i in range(0, len(kids) - 1, 2))
+    return YNode("map", builder.start, end, pairs=pairs, style=builder.style)
+
+
+def compose_documents(text: str, *, max_depth: int = MAX_DEPTH) -> YamlDocuments:
+    """Every document of ``text`` as a ``YNode`` tree (``None`` for an empty document).
+
+    Raises ``YamlError`` for syntax errors, anchors/aliases and nesting deeper than
+    ``max_depth``; never anything else for any input string.
+    """
+    documents: list[YNode | None] = []
+    stack: list[_Builder] = []
+    root: YNode | None = None
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.AliasEvent):
+                raise YamlError(
+                    f"YAML aliases are not supported in rules files (alias '*{event.anchor}')",
+                    _mark(event.start_mark),
+                )
+            anchor = getattr(event, "anchor", None)
+            if anchor is not None:
+                raise YamlError(
+                    f"YAML anchors are not supported in rules files (anchor '&{anchor}')",
+                    _mark(event.start_mark),
+                )
+            node: YNode | None = None
+            if isinstance(event, yaml.ScalarEvent):
+                node = _scalar_node(event)
+            elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                if len(stack) >= max_depth:
+                    raise YamlError(
+                        f"YAML nesting is deeper than {max_depth} levels", _mark(event.start_mark)
+                    )
+                kind: Kind = "seq" if isinstance(event, yaml.SequenceStartEvent) else "map"
+                stack.append(_Builder(kind, _mark(event.start_mark), "flow" if event.flow_style else ""))
+                continue
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                node = _close(stack.pop(), _mark(event.end_mark))
+            elif isinstance(event, yaml.DocumentStartEvent):
+                root = None
+                continue
+            elif isinstance(event, yaml.DocumentEndEvent):
+                documents.append(root)
+                continue
+            else:
+                continue
+            if stack:
+                stack[-1].children.append(node)
+            else:
+                root = node
+    except yaml.YAMLError as exc:
+        raise _error_from(exc) from None
+    except RecursionError:  # defensive: the event loop itself does not recurse
+        raise YamlError("YAML nesting is too deep", Mark(0, 1, 1)) from None
+    return YamlDocuments(tuple(documents))

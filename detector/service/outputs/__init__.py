@@ -1,0 +1,1 @@
+"""Outputs of the sidecar: stdout, file, webhook and the gRPC server, each with a worker."""

@@ -1,0 +1,445 @@
+"""JSON lines in, records out: plain and gzip files, several of them, or stdin.
+
+Each physical line is decoded and recognised on its own, so one bad line costs
+only itself: it is skipped, counted by kind in :class:`BadLineStats` and handed
+to ``on_bad`` with its file and line number, and reading goes on.  A file that
+cannot be opened, or a gzip stream that turns out truncated or corrupt, is
+reported the same way and reading continues with the next file.
+
+Decoding works on bytes with orjson.  Two orjson behaviours are corrected:
+
+* integers outside the 64-bit range silently become floats in orjson, so a
+  value holding a float of that magnitude is re-decoded with the stdlib
+  ``json`` module, which keeps integers exact (and integers orjson refuses as
+  "infinity" get the same second chance);
+* orjson accepts nesting up to 1024 levels, deeper than anything downstream
+  should walk, so values nested deeper than ``max_depth`` are refused.
+
+Duplicate keys follow orjson's rule (the last one wins), except ``source``,
+whose duplication makes a line ambiguous and rejects it.  Escaped ``\\u0000``
+inside strings is valid JSON and kept; a raw NUL byte is not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import sys
+import zlib
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any, Final
+
+import orjson
+
+from detector.sources.recognize import recognize
+from detector.sources.records import DEFAULT_SOURCES, BadLine, BadLineStats, Record, RecordRejected
+
+DEFAULT_MAX_LINE_BYTES: Final = 8 * 1024 * 1024
+DEFAULT_MAX_DEPTH: Final = 128
+_CHUNK: Final = 1 << 20
+_BOM: Final = b"\xef\xbb\xbf"
+_GZIP_MAGIC: Final = b"\x1f\x8b"
+# A float this large can only come from orjson turning an out-of-range integer into one.
+_INT_RANGE_HI: Final = 9.223372036854775e18
+_INT_RANGE_LO: Final = -9.223372036854775e18
+
+BadLineCallback = Callable[[BadLine], None]
+PathsArg = Sequence[str | Path] | str | Path
+
+
+class _Blank(Exception):
+    """An empty or whitespace-only line: counted apart, never reported."""
+
+
+# --- decoding one line -----------------------------------------------------------------------
+
+
+def decode_line(data: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
+    """Decode one JSON text; raise :class:`RecordRejected` when it cannot be used.
+
+    An empty or blank input is rejected with kind ``blank``.
+    """
+    try:
+        return _decode(data, max_depth)
+    except _Blank:
+        raise RecordRejected("blank", "empty line") from None
+
+
+def _decode(data: bytes, max_depth: int) -> Any:
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        return _decode_after_error(data, exc, max_depth)
+    if type(value) is dict:
+        kinds = set(map(type, value.values()))
+        if float in kinds or dict in kinds or list in kinds:
+            return _checked(data, value, max_depth)
+        return value
+    if type(value) is list or type(value) is float:
+        return _checked(data, value, max_depth)
+    return value
+
+
+def _decode_after_error(data: bytes, exc: orjson.JSONDecodeError, max_depth: int) -> Any:
+    msg = exc.msg
+    if not data.strip():
+        raise _Blank
+    if data.startswith(_BOM):
+        raise RecordRejected("bom", "line starts with a UTF-8 byte order mark")
+    if b"\x00" in data:
+        raise RecordRejected("nul_byte", f"raw NUL byte at byte {data.index(0)}")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as uexc:
+        raise RecordRejected("invalid_utf8", f"invalid UTF-8 at byte {uexc.start}") from None
+    if "surrogate" in msg:
+        raise RecordRejected("invalid_unicode", f"{msg} at character {exc.pos}")
+    if "depth limit" in msg:
+        raise RecordRejected("too_deep", f"nesting deeper than {max_depth} levels")
+    if "infinity" in msg:
+        # Either a huge literal (1e400: refused below) or an integer too long for a double.
+        return _checked_stdlib(data, max_depth)
+    raise RecordRejected("invalid_json", f"{msg} at character {exc.pos}")
+
+
+def _checked(data: bytes, value: Any, max_depth: int) -> Any:
+    """Depth limit, and a stdlib re-decode when a float may stand for an out-of-range integer."""
+    suspicious = _walk(value, max_depth)
+    if suspicious:
+        return _checked_stdlib(data, max_depth)
+    return value
+
+
+def _walk(value: Any, max_depth: int) -> bool:
+    """Raise when deeper than ``max_depth``; say whether a float of integer-overflow magnitude occurs."""
+    suspicious = False
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > max_depth:
+            raise RecordRejected("too_deep", f"nesting deeper than {max_depth} levels")
+        children: Iterable[Any]
+        if type(node) is dict:
+            children = node.values()
+        elif type(node) is list:
+            children = node
+        else:
+            if type(node) is float and not _INT_RANGE_LO < node < _INT_RANGE_HI:
+                suspicious = True
+            continue
+        for child in children:
+            t = type(child)
+            if t is dict or t is list:
+                stack.append((child, depth + 1))
+            elif t is float and not _INT_RANGE_LO < child < _INT_RANGE_HI:
+                suspicious = True
+    return suspicious
+
+
+def _checked_stdlib(data: bytes, max_depth: int) -> Any:
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        raise RecordRejected("too_deep", f"nesting deeper than {max_depth} levels") from None
+    except ValueError as exc:
+        raise RecordRejected("number_out_of_range", f"number cannot be represented: {exc}") from None
+    _walk(value, max_depth)
+    if _has_non_finite(value):
+        raise RecordRejected("number_out_of_range", "number is infinite when parsed as a double")
+    return value
+
+
+def _has_non_finite(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if type(node) is float:
+            if node != node or node in (float("inf"), float("-inf")):
+                return True
+        elif type(node) is dict:
+            stack.extend(node.values())
+        elif type(node) is list:
+            stack.extend(node)
+    return False
+
+
+def _duplicate_top_level_source(data: bytes) -> bool:
+    seen: list[bool] = []
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen.append(sum(1 for key, _ in pairs if key == "source") > 1)
+        return dict(pairs)
+
+    try:
+        json.loads(data, object_pairs_hook=hook)
+    except (ValueError, RecursionError):
+        return False
+    # The hook runs on inner objects first; the top-level object comes last.
+    return bool(seen) and seen[-1]
+
+
+# --- splitting a byte stream into lines ----------------------------------------------------------
+
+
+class _Oversized:
+    """Stands for a line longer than the limit, already dropped; only its length is kept."""
+
+    __slots__ = ("length",)
+
+    def __init__(self, length: int) -> None:
+        self.length = length
+
+    def __len__(self) -> int:
+        return self.length
+
+
+Line = bytes | _Oversized
+
+
+def _iter_blocks(read: Callable[[int], bytes], max_line_bytes: int) -> Iterator[tuple[list[Line], int, bool]]:
+    """``(lines, offset, terminated)``: the complete lines of each chunk read, and at the end the
+    unterminated last line, if any (``terminated`` false).
+
+    ``offset`` is where the first of ``lines`` starts in the stream.  Memory stays within
+    ``max_line_bytes`` plus one chunk: an over-long line is dropped as it arrives and only its
+    length kept.  A read error ends the iteration after the partial line already read has
+    been given out.
+    """
+    pending: list[bytes] = []
+    pending_len = 0
+    oversized = False
+    offset = 0
+    start = 0
+    try:
+        while True:
+            block = read(_CHUNK)
+            if not block:
+                break
+            offset += len(block)
+            if b"\n" in block:
+                parts: list[Line] = block.split(b"\n")  # type: ignore[assignment]
+                tail: bytes = parts.pop()  # type: ignore[assignment]
+                if oversized:
+                    parts[0] = _Oversized(pending_len + len(parts[0]))
+                elif pending:
+                    pending.append(parts[0])  # type: ignore[arg-type]
+                    parts[0] = b"".join(pending)
+                pending.clear()
+                pending_len = 0
+                oversized = False
+                if max(map(len, parts)) > max_line_bytes:
+                    parts = [p if len(p) <= max_line_bytes else _Oversized(len(p)) for p in parts]
+                yield parts, start, True
+                start = offset - len(tail)
+                block = tail
+            if block:
+                pending_len += len(block)
+                if oversized:
+                    continue
+                if pending_len > max_line_bytes:
+                    oversized = True
+                    pending.clear()
+                else:
+                    pending.append(block)
+    except Exception:
+        if pending:
+            yield [b"".join(pending)], start, False
+        raise
+    if oversized:
+        yield [_Oversized(pending_len)], start, False
+    elif pending:
+        yield [b"".join(pending)], start, False
+
+
+def _offset(lines: list[Line], index: int, start: int) -> int:
+    return start + sum(len(x) + 1 for x in lines[:index])
+
+
+# --- opening inputs ------------------------------------------------------------------------------
+
+
+def _open(path: str | Path, stack: contextlib.ExitStack) -> tuple[Callable[[int], bytes], Callable[[], int]]:
+    """A ``read1`` for the (decompressed) stream, and a function giving the compressed bytes read so far."""
+    raw: IO[bytes]
+    if str(path) == "-":
+        raw = sys.stdin.buffer
+    else:
+        raw = stack.enter_context(open(path, "rb"))  # noqa: SIM115 - closed by the exit stack
+    peek = getattr(raw, "peek", None)
+    head = peek(2)[:2] if peek is not None else b""
+    if head == _GZIP_MAGIC:
+        gz = stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
+        return gz.read1, raw.tell if str(path) != "-" else (lambda: -1)
+    read1 = getattr(raw, "read1", raw.read)
+    return read1, (lambda: -1)
+
+
+# --- the reader ----------------------------------------------------------------------------------
+
+
+def read_records(
+    paths: PathsArg,
+    *,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    sources: Collection[str] = DEFAULT_SOURCES,
+    stats: BadLineStats | None = None,
+    on_bad: BadLineCallback | None = None,
+) -> Iterator[Record]:
+    """Records from JSON-lines inputs, in order: each path in turn, ``"-"`` for stdin.
+
+    Gzip input is recognised by its magic bytes, whatever the file name.  Pass ``stats`` to
+    read the counters afterwards (they are complete once the iterator is exhausted or closed)
+    and ``on_bad`` to hear about every rejected line as it happens.
+    """
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    if stats is None:
+        stats = BadLineStats()
+    for path in paths:
+        yield from _read_one(str(path), path, max_line_bytes, max_depth, sources, stats, on_bad)
+
+
+def _read_one(
+    name: str,
+    path: str | Path,
+    max_line_bytes: int,
+    max_depth: int,
+    sources: Collection[str],
+    stats: BadLineStats,
+    on_bad: BadLineCallback | None,
+) -> Iterator[Record]:
+    loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
+    new_record = tuple.__new__
+    syscall_ok = "syscall" in sources
+    lineno = 0
+    # Counted locally on the hot path and added to ``stats`` once per chunk.
+    accepted = blank = syscall_records = 0
+    other_sources: Counter[str] = Counter()
+    where: tuple[list[Line], int, int] = ([], 0, 0)
+
+    def offset_of(line: int) -> int:
+        lines, start, first = where
+        return _offset(lines, line - first, start)
+
+    def bad(kind: str, message: str, line: int, at: int | None) -> None:
+        stats.by_kind[kind] += 1
+        if on_bad is not None:
+            on_bad(BadLine(name, line, kind, message, at))
+
+    def item_rejected(exc: RecordRejected) -> None:
+        stats.items_rejected += 1
+        bad(exc.kind, exc.message, lineno, offset_of(lineno))
+
+    def flush() -> None:
+        nonlocal accepted, blank, syscall_records
+        stats.accepted_lines += accepted
+        stats.blank_lines += blank
+        stats.records += syscall_records + sum(other_sources.values())
+        if syscall_records:
+            stats.by_source["syscall"] += syscall_records
+        stats.by_source.update(other_sources)
+        accepted = blank = syscall_records = 0
+        other_sources.clear()
+
+    stats.files += 1
+    with contextlib.ExitStack() as stack:
+        try:
+            read, compressed_pos = _open(path, stack)
+        except OSError as exc:
+            stats.file_errors += 1
+            bad("file_error", f"cannot open: {exc.strerror or exc}", 0, None)
+            return
+        try:
+            for lines, start, terminated in _iter_blocks(read, max_line_bytes):
+                where = (lines, start, lineno + 1)
+                stats.lines += len(lines)
+                for line in lines:
+                    lineno += 1
+                    if line.__class__ is not bytes:
+                        bad("oversized", f"line of {len(line)} bytes is longer than {max_line_bytes}, skipped",
+                            lineno, offset_of(lineno))
+                        continue
+                    # Fast path: a flat syscall field map with scalar values only.
+                    try:
+                        value = loads(line)
+                    except decode_error as exc:
+                        try:
+                            value = _decode_after_error(line, exc, max_depth)
+                        except _Blank:
+                            blank += 1
+                            continue
+                        except RecordRejected as rej:
+                            if terminated:
+                                bad(rej.kind, rej.message, lineno, offset_of(lineno))
+                            else:
+                                bad("truncated", f"partial trailing record ({rej.message})", lineno,
+                                    offset_of(lineno))
+                            continue
+                    else:
+                        if (
+                            value.__class__ is dict
+                            and syscall_ok
+                            and value
+                            and "source" not in value
+                            and "kind" not in value
+                            and "rule" not in value
+                            and "apiVersion" not in value
+                        ):
+                            kinds = set(map(type, value.values()))
+                            if not (float in kinds or dict in kinds or list in kinds):
+                                accepted += 1
+                                syscall_records += 1
+                                yield new_record(Record, ("syscall", value, name, lineno))
+                                continue
+                        if value.__class__ in (dict, list, float):
+                            try:
+                                value = _checked(line, value, max_depth)
+                            except RecordRejected as rej:
+                                bad(rej.kind, rej.message, lineno, offset_of(lineno))
+                                continue
+                    # General path: alerts, audit events, other sources, nested values.
+                    if (
+                        value.__class__ is dict
+                        and "source" in value
+                        and line.count(b'"source"') > 1
+                        and _duplicate_top_level_source(line)
+                    ):
+                        bad("duplicate_source", "the key 'source' appears more than once", lineno,
+                            offset_of(lineno))
+                        continue
+                    try:
+                        found = recognize(value, sources=sources, on_item_rejected=item_rejected)
+                    except RecordRejected as rej:
+                        bad(rej.kind, rej.message, lineno, offset_of(lineno))
+                        continue
+                    accepted += 1
+                    for source, event in found:
+                        if source == "syscall":
+                            syscall_records += 1
+                        else:
+                            other_sources[source] += 1
+                        yield new_record(Record, (source, event, name, lineno))
+                flush()
+        except EOFError as exc:
+            stats.file_errors += 1
+            bad("gzip_truncated", f"compressed stream ends early after line {lineno} ({exc}); "
+                f"{_position(compressed_pos)}", lineno, None)
+        except (OSError, zlib.error) as exc:
+            stats.file_errors += 1
+            kind = "gzip_corrupt" if isinstance(exc, gzip.BadGzipFile | zlib.error) else "read_error"
+            bad(kind, f"read failed after line {lineno}: {exc}; {_position(compressed_pos)}", lineno, None)
+        finally:
+            flush()
+
+
+def _position(compressed_pos: Callable[[], int]) -> str:
+    try:
+        pos = compressed_pos()
+    except (OSError, ValueError):
+        pos = -1
+    return f"at compressed byte {pos}" if pos >= 0 else "position unknown"
