@@ -24,7 +24,9 @@ class ProgramSpec:
     writes: tuple[str, ...] = ()
     connects: tuple[tuple[str, int, str], ...] = ()  # (server ip, port, l4proto)
     listens: tuple[int, ...] = ()
-    execs: tuple[tuple[str, str, str], ...] = ()  # (name, exepath, args) of short-lived children
+    # (name, exepath, args) of short-lived children.  In a container these are exec probes and
+    # `kubectl exec` commands: the runtime starts them, so their parent is runc, not the app.
+    execs: tuple[tuple[str, str, str], ...] = ()
     workers: int = 0  # forked copies running as children of the main process
 
 
@@ -79,7 +81,7 @@ APPS: tuple[AppSpec, ...] = (
             writes=("/tmp/gunicorn-heartbeat", "/app/logs/orders.log"),
             connects=(("10.96.12.40", 5432, "tcp"), ("10.96.7.3", 6379, "tcp"), ("10.96.0.10", 53, "udp")),
             listens=(8000,),
-            execs=(("python3", "/usr/local/bin/python3.11", "manage.py check --deploy"),),
+            execs=(("celery", "/usr/local/bin/celery", "-A shop inspect ping"),),
             workers=3,
         ),
     ),
@@ -107,7 +109,7 @@ APPS: tuple[AppSpec, ...] = (
                 "/srv/app/node_modules/react-dom/cjs/react-dom-server.node.production.min.js",
                 "/srv/app/dist/manifest.json", "/etc/ssl/certs/ca-certificates.crt",
             ),
-            writes=("/srv/app/.next/cache/fetch-cache/7b1f2c", "/tmp/storefront.sock.lock"),
+            writes=("/srv/app/cache/fetch/7b1f2c", "/tmp/storefront.sock.lock"),
             connects=(("10.96.41.12", 8000, "tcp"), ("10.96.7.3", 6379, "tcp"), ("10.96.0.10", 53, "udp")),
             listens=(3000,),
             execs=(("node", "/usr/local/bin/node", "/srv/app/healthcheck.js"),),

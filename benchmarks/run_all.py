@@ -62,12 +62,14 @@ class RunSpec:
     note: str = ""
     unavailable: str | None = None  # why the run cannot happen here, if it cannot
     tree: bool = False  # several processes: also poll the summed RSS of the process tree
+    summary_file: Path | None = None  # where the command writes its own JSON summary, if it does
 
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
     spec: RunSpec
     measurement: Measurement | None
+    own_summary: dict[str, Any] | None = None  # the command's --summary-json of its last run
 
     @property
     def status(self) -> str:
@@ -82,6 +84,13 @@ class RunResult:
             return None
         assert self.measurement is not None
         return self.spec.events / self.measurement.median_seconds
+
+    @property
+    def events_per_cpu_second(self) -> float | None:
+        if self.status != "ok":
+            return None
+        assert self.measurement is not None
+        return self.spec.events / self.measurement.median_cpu_seconds if self.measurement.median_cpu_seconds else None
 
 
 # ---- environment ---------------------------------------------------------------------------------
@@ -216,8 +225,14 @@ def plan_runs(plan: Plan) -> list[RunSpec]:
         reason = replay_missing or (upstream_missing if upstream else None)
         if reason is None and needs is not None and needs not in replay_help:
             reason = f"`detector replay` has no {needs} option yet"
-        argv = (*replay, *rules, file, "--output-file", str(plan.out_dir / f"alerts-{key}.jsonl"), *extra)
-        return RunSpec(key, label, argv, plan.events, unavailable=reason, tree=tree)
+        options = ["--output-file", str(plan.out_dir / f"alerts-{key}.jsonl"), *extra]
+        if upstream and "--enable-rule" in replay_help:
+            options += ["--enable-rule", "*"]  # all rules, including those the files ship disabled
+        summary = plan.out_dir / f"summary-{key}.json" if "--summary-json" in replay_help else None
+        if summary is not None:
+            options += ["--summary-json", str(summary)]
+        argv = (*replay, *rules, file, *options)
+        return RunSpec(key, label, argv, plan.events, unavailable=reason, tree=tree, summary_file=summary)
 
     re_n = min(plan.rule_engine_events, plan.events)
     cel_n = min(plan.cel_events, plan.events)
@@ -250,9 +265,17 @@ def execute(runs: list[RunSpec], *, repeat: int, out_dir: Path, console: Console
             console.print(f"[dim]{run.key:>3}  {run.label}: not available ({run.unavailable})[/dim]")
             results.append(RunResult(run, None))
             continue
+        if run.summary_file is not None:
+            run.summary_file.unlink(missing_ok=True)
         with console.status(f"{run.key}: {run.label} ({repeat} run{'s' if repeat > 1 else ''})"):
             measured = measure(run.argv, repeat=repeat, scratch=out_dir / "scratch" / run.key, tree=run.tree)
-        result = RunResult(run, measured)
+        own = None
+        if run.summary_file is not None and run.summary_file.is_file():
+            try:
+                own = orjson.loads(run.summary_file.read_bytes())
+            except orjson.JSONDecodeError:
+                own = None
+        result = RunResult(run, measured, own)
         if result.status == "ok":
             console.print(f"{run.key:>3}  {run.label}: {result.events_per_second:,.0f} events/s")
         else:
@@ -260,7 +283,7 @@ def execute(runs: list[RunSpec], *, repeat: int, out_dir: Path, console: Console
             reason = (last.summary or {}).get("unavailable")
             if reason:
                 # The child says the mode cannot run here: report it like a missing command.
-                run = RunSpec(run.key, run.label, run.argv, run.events, run.note, unavailable=str(reason), tree=run.tree)
+                run = RunSpec(run.key, run.label, run.argv, run.events, run.note, unavailable=str(reason))
                 result = RunResult(run, None)
                 console.print(f"[dim]{run.key:>3}  {run.label}: not available ({reason})[/dim]")
             else:
@@ -292,7 +315,7 @@ def report(results: list[RunResult], console: Console) -> list[dict[str, Any]]:
     peers = {name: by_key[key].events_per_second for key, name in PEERS.items() if key in by_key}
     table = Table(title="detector benchmark: events/s (median), ratios, peak memory", title_justify="left")
     for column, justify in (("run", "left"), ("what", "left"), ("events", "right"), ("events/s", "right"),
-                            ("÷ (b)", "right"), *((f"vs {name}", "right") for name in peers),
+                            ("events/cpu-s", "right"), ("÷ (b)", "right"), *((f"vs {name}", "right") for name in peers),
                             ("peak RSS", "right"), ("tree peak", "right"), ("note", "left")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     rows = []
@@ -310,6 +333,7 @@ def report(results: list[RunResult], console: Console) -> list[dict[str, Any]]:
             "reason": spec.unavailable,
             "note": spec.note,
             "events_per_second": eps,
+            "events_per_cpu_second": result.events_per_cpu_second,
             "ratio_to_floor": _ratio(eps, floor),
             "ratio_vs": vs,
         }
@@ -317,21 +341,25 @@ def report(results: list[RunResult], console: Console) -> list[dict[str, Any]]:
             row.update({
                 "seconds": [round(s.seconds, 4) for s in measured.samples],
                 "median_seconds": round(measured.median_seconds, 4),
+                "cpu_seconds": [round(s.cpu_seconds, 4) for s in measured.samples],
+                "median_cpu_seconds": round(measured.median_cpu_seconds, 4),
                 "peak_rss_bytes": measured.peak_rss_bytes,
                 "tree_peak_bytes": measured.tree_peak_bytes,
-                "child_summary": measured.samples[-1].summary,
+                "child_summary": result.own_summary or measured.samples[-1].summary,
             })
             if result.status == "failed":
                 row["reason"] = measured.samples[-1].stderr_tail
         rows.append(row)
         if result.status == "ok":
             assert measured is not None
-            table.add_row(spec.key, spec.label, f"{spec.events:,}", f"{eps:,.0f}", _fmt_ratio(row["ratio_to_floor"]),
+            cpu_eps = result.events_per_cpu_second
+            table.add_row(spec.key, spec.label, f"{spec.events:,}", f"{eps:,.0f}", f"{cpu_eps:,.0f}" if cpu_eps else "-",
+                          _fmt_ratio(row["ratio_to_floor"]),
                           *(_fmt_ratio(v) for v in vs.values()), _mb(measured.peak_rss_bytes),
                           _mb(measured.tree_peak_bytes), spec.note)
         else:
-            table.add_row(spec.key, spec.label, f"{spec.events:,}", result.status, *("-" for _ in range(1 + len(peers))),
-                          "-", "-", (spec.unavailable or row.get("reason") or "")[:80], style="dim")
+            table.add_row(spec.key, spec.label, f"{spec.events:,}", result.status, *("-" for _ in range(2 + len(peers))),
+                          "-", "-", (spec.unavailable or row.get("reason") or "")[:160], style="dim")
     console.print(table)
     return rows
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -121,10 +122,28 @@ def open_fd(path: str, num: int = 5) -> dict[str, Any]:
             "fd.directory": directory or "/", "fd.filename": filename}
 
 
-def audit(name: str) -> dict[str, Any]:
+def audit(name: str, clock: Clock, rng: random.Random) -> dict[str, Any]:
+    """A real audit event from the shared traces, moved onto the demo's timeline."""
     shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "k8saudit" / name
-    line = shared.read_text().splitlines()[0]
-    return json.loads(line)  # type: ignore[no-any-return]
+    event: dict[str, Any] = json.loads(shared.read_text().splitlines()[0])
+    ts, _ = clock.tick(rng)
+    seconds, nanos = divmod(ts, 1_000_000_000)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    event["requestReceivedTimestamp"] = f"{stamp}.{nanos // 1000:06d}Z"
+    event["stageTimestamp"] = f"{stamp}.{nanos // 1000 + 1:06d}Z"
+    event["timestamp"] = f"{stamp}Z"
+    return event
+
+
+def anonymous_cluster_admin(clock: Clock, rng: random.Random) -> dict[str, Any]:
+    """The seed's "never do this": cluster-admin bound to every anonymous caller."""
+    event = audit("attach_cluster_admin_role.json", clock, rng)
+    anonymous = [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:anonymous"}]
+    for part in ("requestObject", "responseObject"):
+        event[part]["metadata"]["name"] = "bad-binding"
+        event[part]["subjects"] = anonymous
+    event["objectRef"]["name"] = "bad-binding"
+    return event
 
 
 def build() -> list[dict[str, Any]]:
@@ -158,7 +177,7 @@ def build() -> list[dict[str, Any]]:
 
     noise(25)
     # kubectl exec into the web pod (audit), then a shell with a terminal inside it.
-    out.append(audit("exec_pod.json"))
+    out.append(audit("exec_pod.json", clock, rng))
     noise(5)
     out.append(syscall(clock, rng, web, "execve", proc=("bash", "bash", 4242), parent=("runc", 4200),
                        ancestors=("containerd-shim", "containerd", "systemd"), tty=34817))
@@ -217,11 +236,11 @@ def build() -> list[dict[str, Any]]:
     out.append(write_etc)
     noise(5)
     # Control plane: anonymous users made cluster-admin, a privileged pod, a hostPath docker.sock pod.
-    out.append(audit("attach_cluster_admin_role.json"))
+    out.append(anonymous_cluster_admin(clock, rng))
     noise(3)
-    out.append(audit("create_nginx_pod_privileged.json"))
+    out.append(audit("create_nginx_pod_privileged.json", clock, rng))
     noise(3)
-    out.append(audit("create_nginx_pod_sensitive_mount.json"))
+    out.append(audit("create_nginx_pod_sensitive_mount.json", clock, rng))
     noise(10)
     return out
 

@@ -134,6 +134,6 @@ def fake_recognise(value: Any, *, on_item_rejected: Any = None) -> list[tuple[st
 def fake_dependencies() -> Dependencies:
     return Dependencies(
         loader=fake_load_rules,
-        engine_factory=lambda ruleset, priority, hostname: FakeEngine(ruleset, priority),
+        engine_factory=lambda ruleset, config: FakeEngine(ruleset, config.priority),
         recognise=fake_recognise,
     )

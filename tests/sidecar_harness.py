@@ -127,12 +127,6 @@ class Sidecar:
 
     def command(self) -> list[str]:
         code = "from detector.cli.main import main; main()"
-        if os.environ.get("DEV_SIDECAR_FAKES"):  # TEMPORARY until the engine lands
-            code = ("import sys, detector.service.wiring as w, tests.sidecar_fakes as f; "
-                    "import dataclasses; real = w.default_dependencies(); "
-                    "w.default_dependencies = lambda: dataclasses.replace(f.fake_dependencies(), recognise=real.recognise); "
-                    "sys.argv.pop(1); "
-                    "from detector.cli.run import command; command()")
         return [sys.executable, "-c", code, "run", "--config", str(self.config_path)]
 
     def start(self, *, wait: bool = True) -> Sidecar:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import orjson
 
+from benchmarks.generate import WorkloadSpec
 from benchmarks.measure import run_once
 from tests.shared import PROJECT_ROOT
 
@@ -44,4 +45,4 @@ def test_quick_suite_writes_results(tmp_path: Path) -> None:
     assert rows["e3"]["child_summary"]["events"] == 5
     # The API path reports itself unavailable until the engine exists, and never crashes the suite.
     assert rows["h"]["status"] in ("ok", "not available")
-    assert (tmp_path / "events-n3000-s7-a0.01-k0.jsonl").is_file()
+    assert (tmp_path / f"{WorkloadSpec(events=3000).stem}.jsonl").is_file()

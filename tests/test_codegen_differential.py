@@ -187,3 +187,46 @@ def test_wide_conditions_compile() -> None:
     compiled = compile_expr(expr)
     assert compiled.matches({"proc.name": "p4999"})
     assert not compiled.matches({"proc.name": "p5000"})
+
+
+_JSON = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=True),
+              st.text(max_size=6), st.sampled_from(IPS + STRINGS + INTS)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=3), inner, max_size=3)),
+    max_leaves=5,
+)
+_ROBUST_KEYS = ["proc.name", "fd.name", "user.uid", "proc.pid", "evt.cpu", "fd.sip", "fd.cip", "fd.lip",
+                "fd.cport", "fd.sport", "evt.buffer", "fd.types", "proc.aname[1]", "proc.aname[2]",
+                "evt.failed", "evt.time", "thread.cpu", "fd.dev", "evt.rawarg.res", "evt.arg.res", "fd.sproto"]
+_ROBUST_CONDITIONS = [
+    "proc.name in (a, b) or fd.name glob '*.conf' or fd.name regex '.*x' or fd.name pmatch (/etc)",
+    "user.uid = -1 or proc.pid > 3 or evt.cpu <= 0 or thread.cpu > 1 or fd.dev != 0",
+    "fd.sip = 1.2.3.4 or fd.ip != ::1 or fd.net = 10.0.0.0/8 or fd.lnet != ::/0 or fd.port in (80, 443)",
+    "evt.buffer bcontains 00 or evt.buffer startswith a or fd.types intersects (file) or fd.types in (a)",
+    "proc.aname = bash or proc.aname[2] exists or evt.failed = true or evt.time contains 1",
+    "toupper(proc.name) = A or len(fd.types) > 1 or basename(fd.name) = x or b64(fd.name) = a",
+    'join(",", (proc.name, fd.name)) = x or concat(proc.name, fd.name) = y or getopt((proc.name, "-a"), "a")[a] = ""',
+    "proc.name = val(fd.name) or fd.sip = val(fd.cip) or evt.rawarg.res < 0 or evt.arg.res = ENOENT",
+    "fd.cproto = 80 or fd.sproto startswith 4 or proc.name icontains oneof (A, b) or fd.name != allof (a, b)",
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(st.sampled_from(_ROBUST_KEYS), _JSON, max_size=len(_ROBUST_KEYS)))
+def test_any_json_values_never_raise(event: dict[str, Any]) -> None:
+    for text in _ROBUST_CONDITIONS:
+        compiled = _robust_compiled(text)
+        result = compiled.matches(event)
+        assert isinstance(result, bool)
+        assert interpret(compiled.expr, event) == result
+
+
+_ROBUST_CACHE: dict[str, Any] = {}
+
+
+def _robust_compiled(text: str) -> Any:
+    if text not in _ROBUST_CACHE:
+        from detector.codegen import compile_condition
+
+        _ROBUST_CACHE[text] = compile_condition(text)
+    return _ROBUST_CACHE[text]

@@ -46,9 +46,7 @@ def _cases(stage: str) -> list[Any]:
         return []
     cases = json.loads(path.read_text(encoding="utf-8"))
     return [
-        pytest.param(case, id=f"{i}-{case['test']}")
-        for i, case in enumerate(cases)
-        if case["stage"] == stage
+        pytest.param(case, id=f"{i}-{case['test']}") for i, case in enumerate(cases) if case["stage"] == stage
     ]
 
 
@@ -135,7 +133,12 @@ def _f(name: str, arg: str | None = None) -> FieldRef:
 def test_ast_all_node_types() -> None:
     expected = Or(
         (
-            And((UnaryCheck(_f("evt.name"), "exists"), BinaryCheck(_f("evt.type"), "in", ListValue(("a", "b"))))),
+            And(
+                (
+                    UnaryCheck(_f("evt.name"), "exists"),
+                    BinaryCheck(_f("evt.type"), "in", ListValue(("a", "b"))),
+                )
+            ),
             BinaryCheck(_f("proc.name"), "=", Value("cat")),
         )
     )
@@ -169,8 +172,14 @@ def test_ast_multi_negation() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("proc.name == oneof (cat, nginx)", BinaryCheck(_f("proc.name"), "==", ListValue(("cat", "nginx")), "oneof")),
-        ("proc.name != anyof (cat, nginx)", BinaryCheck(_f("proc.name"), "!=", ListValue(("cat", "nginx")), "anyof")),
+        (
+            "proc.name == oneof (cat, nginx)",
+            BinaryCheck(_f("proc.name"), "==", ListValue(("cat", "nginx")), "oneof"),
+        ),
+        (
+            "proc.name != anyof (cat, nginx)",
+            BinaryCheck(_f("proc.name"), "!=", ListValue(("cat", "nginx")), "anyof"),
+        ),
         ("proc.name = allof (cat)", BinaryCheck(_f("proc.name"), "=", ListValue(("cat",)), "allof")),
         ("proc.name == oneof ()", BinaryCheck(_f("proc.name"), "==", ListValue(()), "oneof")),
         ("proc.name == oneof my_list", BinaryCheck(_f("proc.name"), "==", Value("my_list"), "oneof")),

@@ -29,12 +29,15 @@ LISTS = {
         ("proc.name = shell_binaries", "proc.name = bash, sh "),
         ("shell_binaries", "bash, sh "),
         # items holding a blank are quoted, unless already quoted
-        ("proc.name in (spaced)", "proc.name in ( \"a b\", \"c d\", 'e f' )"),
+        ("proc.name in (spaced)", 'proc.name in ( "a b", "c d", \'e f\' )'),
         # every delimited occurrence, including the one right after a substitution
         ("a.b in (x,x, x)", "a.b in ( 1 , 1 , 1 )"),
         ("x=x", "1 = 1 "),
         # names inside longer words are left alone
-        ("proc.name in (shell_binaries_2, xshell_binaries)", "proc.name in (shell_binaries_2, xshell_binaries)"),
+        (
+            "proc.name in (shell_binaries_2, xshell_binaries)",
+            "proc.name in (shell_binaries_2, xshell_binaries)",
+        ),
         ("proc.name in (shell_binaries.x)", "proc.name in (shell_binaries.x)"),
     ],
 )

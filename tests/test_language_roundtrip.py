@@ -35,12 +35,18 @@ identifiers = st.builds(
     str.__add__, st.sampled_from(_LETTERS), st.text(_LETTERS + "0123456789_", max_size=6)
 ) | st.sampled_from(["and", "or", "not", "oneof", "val", "b64", "exists", "in"])
 field_names = st.lists(identifiers, min_size=2, max_size=3).map(".".join)
-numbers = st.from_regex(r"0[xX][0-9a-fA-F]{1,6}|[+\-]?[0-9]{1,6}(\.[0-9]{0,3})?([eE][+\-][0-9]{1,2})?", fullmatch=True)
-texts = st.text(max_size=12) | st.sampled_from(["", "a b", "x\\", "'\"", "oneof", "and", "(", "tolower(x)", "a,b"])
+numbers = st.from_regex(
+    r"0[xX][0-9a-fA-F]{1,6}|[+\-]?[0-9]{1,6}(\.[0-9]{0,3})?([eE][+\-][0-9]{1,2})?", fullmatch=True
+)
+texts = st.text(max_size=12) | st.sampled_from(
+    ["", "a b", "x\\", "'\"", "oneof", "and", "(", "tolower(x)", "a,b"]
+)
 args = st.none() | texts
 
 fields = st.builds(FieldRef, field_names, args)
-transformer_names = st.sampled_from(["tolower", "toupper", "b64", "basename", "len", "join", "concat", "getopt"])
+transformer_names = st.sampled_from(
+    ["tolower", "toupper", "b64", "basename", "len", "join", "concat", "getopt"]
+)
 
 
 def _transformers(inner: st.SearchStrategy[FieldRef | Transform]) -> st.SearchStrategy[Transform]:
@@ -96,12 +102,26 @@ def test_generated_ast_round_trips(ast: Expr) -> None:
     assert parse(text) == ast, text
 
 
+def _names_macro_not(ast: Expr) -> bool:
+    """A macro called `not` is always printed as `(not)`, needed or not."""
+    stack: list[Expr] = [ast]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, MacroRef) and node.name == "not":
+            return True
+        if isinstance(node, And | Or):
+            stack.extend(node.children)
+        elif isinstance(node, Not):
+            stack.append(node.child)
+    return False
+
+
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expressions)
 def test_exact_text_matches_canonical_when_reparseable(ast: Expr) -> None:
     """libsinsp's verbatim text only differs from ours where it would not read back."""
     exact = as_string(ast, exact=True)
-    if exact != as_string(ast):
+    if exact != as_string(ast) and not _names_macro_not(ast):
         try:
             reparsed = parse(exact)
         except ConditionSyntaxError:
@@ -114,10 +134,57 @@ def test_exact_text_matches_canonical_when_reparseable(ast: Expr) -> None:
 
 fragments = st.sampled_from(
     [
-        "a", "b.c", "proc.name", "evt.arg[0]", " ", "\t", "\n", "\b", "\x0b", "(", ")", ",", "=", "==", "!=",
-        "<", ">=", "and", "or", "not", "not(", "and(", "or(", "in", "exists", "contains", "startswith ",
-        "oneof", "anyof ", "b64(", "val(", "join(", "getopt(", "[", "]", "'", '"', "\\", "x", "1", "0x1f",
-        "-2.5e+3", "\\x4", "\\x41", "\\'", '\\"', "é", "\x00", "pmatch", "intersects", "glob ",
+        "a",
+        "b.c",
+        "proc.name",
+        "evt.arg[0]",
+        " ",
+        "\t",
+        "\n",
+        "\b",
+        "\x0b",
+        "(",
+        ")",
+        ",",
+        "=",
+        "==",
+        "!=",
+        "<",
+        ">=",
+        "and",
+        "or",
+        "not",
+        "not(",
+        "and(",
+        "or(",
+        "in",
+        "exists",
+        "contains",
+        "startswith ",
+        "oneof",
+        "anyof ",
+        "b64(",
+        "val(",
+        "join(",
+        "getopt(",
+        "[",
+        "]",
+        "'",
+        '"',
+        "\\",
+        "x",
+        "1",
+        "0x1f",
+        "-2.5e+3",
+        "\\x4",
+        "\\x41",
+        "\\'",
+        '\\"',
+        "é",
+        "\x00",
+        "pmatch",
+        "intersects",
+        "glob ",
     ]
 )
 fuzz_texts = st.lists(fragments, max_size=30).map("".join) | st.text(max_size=60)

@@ -234,3 +234,16 @@ def test_scalar_decoding_follows_yaml_cpp() -> None:
         26, 26, 15, None, None, None, None]
     assert Version.parse("0.26.0-rc1") == Version(0, 26, 0)
     assert Version.parse("0.26") is None
+
+
+@pytest.mark.parametrize("text", [
+    "proc.name in (shells, empty) and fd.name = spaced or x in (shells)",
+    "shells", "(empty)", "a=shells,empty", "proc.name in (shellsx, xshells, empty ,shells)",
+])
+def test_list_substitution_agrees_with_the_language_stage(text: str) -> None:
+    from detector.language.resolve import resolve_lists
+
+    lists = {"shells": ("sh", "bash"), "empty": (), "spaced": ("a b", "c")}
+    ours = substitute_lists(text, lists.items())
+    theirs = resolve_lists(text, lists)
+    assert (ours.text, ours.used) == theirs

@@ -170,6 +170,11 @@ def test_load_suite_reads_anchors_shorthand_and_lines(tmp_path: Path) -> None:
         ("rules: rules.yaml\ntest: []\n", "unknown key 'test' in suite", 1),
         ("rules: missing.yaml\ntests: [{name: a, events: [{}], strict: true}]\n", "rules file not found", 1),
         ("rules: rules.yaml\ntests: []\n", "non-empty list of test cases", 1),
+        (
+            "rules: rules.yaml\ntests:\n  - {name: no, events: [{x: 1}], strict: true}\n",
+            "'name' must be a string, got False (quote it)",
+            3,
+        ),
         ("rules: rules.yaml\ntests:\n  - name: a\n    events: [{x: 1}]\n", "checks nothing", 3),
         ("rules: rules.yaml\ntests:\n  - name: a\n    events: []\n    strict: true\n", "'events' must be", 3),
         (
@@ -315,7 +320,7 @@ def test_rules_that_fail_to_load_are_a_suite_error(tmp_path: Path) -> None:
         """,
     )
     (tmp_path / "broken.yaml").write_text(
-        "- rule: Broken\n  desc: d\n  condition: evt.type = execve and and\n  output: o\n  priority: INFO\n"
+        "- rule: Broken\n  desc: d\n  condition: evt.type = execve and proc.nme = bash\n  output: o\n  priority: INFO\n"
     )
     report = run_paths([path])
     assert report.exit_code == 2
@@ -416,7 +421,7 @@ def test_cli_exit_codes_and_json(tmp_path: Path) -> None:
     )
     failing = write_suite(
         tmp_path,
-        f"rules: rules.yaml\ntests:\n  - {{name: no, events: [{flow(CAT)}], expect: [Bash in container]}}\n",
+        f"rules: rules.yaml\ntests:\n  - {{name: 'no', events: [{flow(CAT)}], expect: [Bash in container]}}\n",
         name="failing.yaml",
     )
     broken = tmp_path / "broken.yaml"
@@ -461,3 +466,39 @@ def test_empty_directory_has_no_suites(tmp_path: Path) -> None:
     assert report.exit_code == 2
     assert "no test suites found" in render_text(report)
     assert to_json(report)["summary"]["suites"] == 0
+
+
+@pytest.mark.parametrize(("matching", "fired"), [("all", ["Bash in container", "Any exec"]), ("first", ["Bash in container"])])
+def test_rule_matching_setting(tmp_path: Path, matching: str, fired: list[str]) -> None:
+    (tmp_path / "more.yaml").write_text(
+        "- rule: Any exec\n  desc: d\n  condition: evt.type = execve\n  output: exec %proc.name\n  priority: DEBUG\n"
+    )
+    path = write_suite(
+        tmp_path,
+        f"""\
+        rules: [rules.yaml, more.yaml]
+        rule_matching: {matching}
+        tests:
+          - {{name: one event two rules, events: [{flow(BASH)}], expect: [Bash in container]}}
+        """,
+    )
+    result = run_suite(path)
+    assert result.problem is None, result.problem
+    assert [a.rule for a in result.cases[0].alerts] == fired
+
+
+def test_cyclic_yaml_event_is_a_suite_error(tmp_path: Path) -> None:
+    path = write_suite(
+        tmp_path,
+        """\
+        rules: rules.yaml
+        tests:
+          - name: cycle
+            events:
+              - &loop {evt.type: execve, self: [*loop]}
+            strict: true
+        """,
+    )
+    result = run_suite(path)
+    assert result.problem is not None
+    assert "nested deeper than 128 levels" in result.problem.message

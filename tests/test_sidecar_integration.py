@@ -12,7 +12,6 @@ import os
 import queue
 import signal
 import stat
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -35,9 +34,7 @@ from detector.service.proto_gen import (
 )
 from tests.shared import shared_dir
 from tests.sidecar_harness import (
-    PROJECT_ROOT,
     Receiver,
-    Sidecar,
     free_port,
     make_certs,
     post,
@@ -217,6 +214,7 @@ def test_k8s_audit_webhook_with_falco_traces(tmp_path: Path) -> None:
         wait_until(lambda: proc.metric('detector_output_queued{output="http"}') == 0
                    and proc.metric("detector_events_evaluated_total") >= events, 10, "audit alerts delivered")
         got = receiver.rules()
+        assert len(expected) >= 20
         for rule, count in expected.items():
             assert got[rule] >= count, (rule, got[rule], count)
         assert all(a["source"] == "k8s_audit" for a in receiver.snapshot())
@@ -295,7 +293,7 @@ def test_grpc_client_input_reconnects_to_a_fake_falco(tmp_path: Path) -> None:
 def test_receiver_down_and_kill9_lose_nothing(tmp_path: Path) -> None:
     (tmp_path / "rules.yaml").write_text(SHELL_RULE)
     receiver = Receiver().start()
-    total = 300
+    total = 200
     config = {
         "rules_files": [str(tmp_path / "rules.yaml")],
         "http_output": {"enabled": True, "url": receiver.url, "backoff_initial": 0.05, "backoff_max": 0.3},
@@ -315,12 +313,12 @@ def test_receiver_down_and_kill9_lose_nothing(tmp_path: Path) -> None:
 
         thread = threading.Thread(target=client, daemon=True)
         thread.start()
-        wait_until(lambda: sent[0] >= 60, 20, "60 events accepted")
+        wait_until(lambda: sent[0] >= 40, 20, "40 events accepted")
         receiver.stop()  # the webhook goes down: alerts pile up in the spool
-        wait_until(lambda: sent[0] >= 150, 20, "150 events accepted")
+        wait_until(lambda: sent[0] >= 100, 20, "100 events accepted")
         proc.kill9()  # crash with undelivered alerts spooled
         proc.start(wait=False)
-        wait_until(lambda: sent[0] >= 240, 30, "240 events accepted after the restart")
+        wait_until(lambda: sent[0] >= 160, 30, "160 events accepted after the restart")
         receiver.start()  # the webhook is back on the same port
         thread.join(30)
         assert sent[0] == total
@@ -396,13 +394,7 @@ def test_twenty_reloads_under_load(tmp_path: Path) -> None:
 def test_grpc_tcp_requires_mtls(tmp_path: Path) -> None:
     (tmp_path / "rules.yaml").write_text(SHELL_RULE)
     rules = str(tmp_path / "rules.yaml")
-    # Without certificates, a TCP gRPC address is refused before anything starts.
-    bad = Sidecar(tmp_path, {"rules_files": [rules], "grpc": {"enabled": True, "bind_address": "127.0.0.1:0"},
-                             "grpc_output": {"enabled": True}})
-    result = subprocess.run(bad.command(), capture_output=True, text=True, timeout=30, cwd=PROJECT_ROOT)
-    assert result.returncode == 1
-    assert "grpc.private_key" in result.stderr and "mTLS" in result.stderr
-
+    # (A TCP address without the certificates is refused at configuration time: test_sidecar_config.)
     certs = make_certs(tmp_path)
     port = free_port()
     config = {

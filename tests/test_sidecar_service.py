@@ -261,3 +261,24 @@ def test_file_output_reopen_and_drain_report(tmp_path: Path) -> None:
         assert out.read_text().endswith("Warning a\n")
 
     run(scenario)
+
+
+def test_rules_file_change_triggers_one_debounced_reload(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        raw = {"watch_config_files": True, "watch_interval": 0.05, "reload_debounce": 0.2}
+        async with running(tmp_path, raw) as (service, receiver), aiohttp.ClientSession() as http:
+            assert service.rules is not None
+            rules_file = tmp_path / "rules.yaml"
+            for text in (RULE_B + "\n", RULE_B + "\n\n", RULE_B):  # written in several steps
+                rules_file.write_text(text)
+                await asyncio.sleep(0.06)
+            async with asyncio.timeout(10):
+                while service.rules.current.number < 2:
+                    await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)
+            assert service.rules.current.number == 2  # one reload for the burst of writes
+            await http.post(url(service), json={"proc.name": "x", "n": 1})
+            await receiver.wait_for(1)
+            assert receiver.bodies[0]["rule"] == "Rule B"
+
+    run(scenario)

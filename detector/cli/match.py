@@ -8,11 +8,12 @@ line that is not a JSON object is skipped and reported with its line number.
 from __future__ import annotations
 
 import gzip
+import io
 import sys
 import zlib
 from collections.abc import Iterator
 from contextlib import ExitStack
-from typing import IO
+from typing import IO, BinaryIO
 
 import click
 import orjson
@@ -24,13 +25,15 @@ EXIT_BAD_CONDITION = 2
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def _open(path: str, stack: ExitStack) -> IO[bytes]:
+def _open(path: str, stack: ExitStack) -> BinaryIO | io.BufferedIOBase:
     if path == "-":
         return sys.stdin.buffer
     raw = stack.enter_context(open(path, "rb"))
     # Sniff the magic rather than trust the name: exports are often gzip without ".gz".
     if raw.peek(2)[:2] == _GZIP_MAGIC:
-        return stack.enter_context(gzip.GzipFile(fileobj=raw))
+        unzipped = gzip.GzipFile(fileobj=raw)
+        stack.callback(unzipped.close)
+        return unzipped
     return raw
 
 

@@ -5,6 +5,14 @@ from __future__ import annotations
 
 from detector.codegen.condition import CompiledCondition, Condition, compile_condition, compile_expr
 from detector.codegen.evttypes import evttypes
-from detector.codegen.interpreter import interpret
+from detector.codegen.interpreter import Interpreter, interpret
 
-__all__ = ["CompiledCondition", "Condition", "compile_condition", "compile_expr", "evttypes", "interpret"]
+__all__ = [
+    "CompiledCondition",
+    "Condition",
+    "Interpreter",
+    "compile_condition",
+    "compile_expr",
+    "evttypes",
+    "interpret",
+]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from detector.errors import ConditionCompileError
@@ -128,13 +128,13 @@ class CNot:
 CExpr: TypeAlias = CAnd | COr | CNot | Check
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Checked:
     """The result of ``check_expr``."""
 
     root: CExpr
-    warnings: list[str] = field(default_factory=list)
-    fields: list[BoundField] = field(default_factory=list)
+    warnings: tuple[str, ...] = ()
+    fields: tuple[BoundField, ...] = ()
 
 
 def offset_of(node: Node | None) -> int:
@@ -178,7 +178,6 @@ class _Checker:
         self.text = text
         self.warnings: list[str] = []
         self.fields: list[BoundField] = []
-        self._field_names = sorted(source.fields, key=len, reverse=True)
 
     def error(self, message: str, node: Node | None) -> ConditionCompileError:
         return ConditionCompileError(message, self.text, offset_of(node))
@@ -357,7 +356,7 @@ class _Checker:
             isinstance(lhs, FieldOperand)
             and lhs.name == "evt.type"
             and lhs.bound.arg is None
-            and self.source.name == "syscall"
+            and self.source.kind == "syscall"
             and text not in EVENT_TYPE_NAMES
         ):
             raise self.error(f"unknown event type {text}", node)
@@ -365,7 +364,7 @@ class _Checker:
 
     def warn_values(self, op: str, texts: Sequence[str]) -> None:
         for text in texts:
-            if any(text.startswith(name) for name in self._field_names):
+            if self.source.field_prefix(text) is not None:
                 self.warnings.append(f"'{text}' may be a valid field misused as a const string value")
             elif any(text.startswith(t + "(") for t in SINGLE_TRANSFORMERS | MULTI_TRANSFORMERS):
                 self.warnings.append(
@@ -388,4 +387,4 @@ def check_expr(expr: Expr, source: str | FieldSource = "syscall", text: str = ""
     checker = _Checker(resolved, text)
     with deep_recursion(expr_depth(expr)):
         root = checker.expr(expr)
-    return Checked(root, checker.warnings, checker.fields)
+    return Checked(root, tuple(checker.warnings), tuple(checker.fields))

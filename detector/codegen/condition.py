@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from detector.codegen.check import check_expr, deep_recursion, expr_depth
@@ -13,6 +14,7 @@ from detector.fields.registry import FieldSource, get_source
 from detector.language.ast import Expr
 
 
+@dataclass(frozen=True, slots=True, eq=False)
 class CompiledCondition:
     """A condition turned into a Python function.
 
@@ -21,25 +23,13 @@ class CompiledCondition:
     ``fields`` the keys it reads; ``warnings`` the compiler's warnings.
     """
 
-    __slots__ = ("matches", "evttypes", "python_source", "fields", "warnings", "source", "expr")
-
-    def __init__(
-        self,
-        matches: Callable[[Mapping[str, Any]], bool],
-        evttypes: frozenset[str] | None,
-        python_source: str,
-        fields: tuple[str, ...],
-        warnings: tuple[str, ...],
-        source: str,
-        expr: Expr,
-    ) -> None:
-        self.matches = matches
-        self.evttypes = evttypes
-        self.python_source = python_source
-        self.fields = fields
-        self.warnings = warnings
-        self.source = source
-        self.expr = expr
+    matches: Callable[[Mapping[str, Any]], bool]
+    evttypes: frozenset[str] | None
+    python_source: str
+    fields: tuple[str, ...]
+    warnings: tuple[str, ...]
+    source: str
+    expr: Expr = field(repr=False)
 
     def __repr__(self) -> str:
         types = "all" if self.evttypes is None else len(self.evttypes)
@@ -54,7 +44,7 @@ def compile_expr(expr: Expr, *, source: str | FieldSource = "syscall", text: str
     """
     resolved = get_source(source)
     checked = check_expr(expr, resolved, text)
-    types = compute_evttypes(expr, text) if resolved.name == "syscall" else None
+    types = compute_evttypes(expr, text) if resolved.kind == "syscall" else None
     with deep_recursion(expr_depth(expr)):
         generated = generate(checked.root)
     try:
@@ -75,15 +65,13 @@ def compile_expr(expr: Expr, *, source: str | FieldSource = "syscall", text: str
     )
 
 
+@dataclass(frozen=True, slots=True, eq=False)
 class Condition:
     """A condition compiled from text, as ``detector.compile_condition`` returns it."""
 
-    __slots__ = ("text", "compiled", "matches")
-
-    def __init__(self, text: str, compiled: CompiledCondition) -> None:
-        self.text = text
-        self.compiled = compiled
-        self.matches: Callable[[Mapping[str, Any]], bool] = compiled.matches
+    text: str
+    compiled: CompiledCondition
+    matches: Callable[[Mapping[str, Any]], bool]
 
     @property
     def evttypes(self) -> frozenset[str] | None:
@@ -144,7 +132,8 @@ def compile_condition(
             macro_text = resolve.substitute_lists(body, list_map) if list_map else body
             macro_asts[name] = parse(macro_text)
         expr = resolve.expand_macros(expr, macro_asts, text=substituted)
-    return Condition(text, compile_expr(expr, source=source, text=substituted))
+    compiled = compile_expr(expr, source=source, text=substituted)
+    return Condition(text, compiled, compiled.matches)
 
 
 __all__ = ["CompiledCondition", "Condition", "compile_condition", "compile_expr"]

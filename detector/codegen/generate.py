@@ -38,7 +38,7 @@ SPLIT_DEPTH = 24
 _INLINE_MODIFIER = 4
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Generated:
     source: str
     namespace: dict[str, Any]
@@ -346,7 +346,7 @@ class Generator:
 
     def single(self, op: str, ftype: FieldType, var: str, value: Any) -> str:
         prepared = self.prepared(op, ftype, value)
-        note = f"<{op} {value!r}>" if callable(prepared) else None
+        note = f"<matcher {op} {value!r}>" if callable(prepared) else None
         k = self.module.const(prepared, "K", note=note)
         return _template(op, ftype)(var, k)
 
@@ -389,7 +389,7 @@ class Generator:
 
 
 def _note(op: str, value: Any, prepared: Any) -> str | None:
-    return f"<{op} {value!r}>" if callable(prepared) else None
+    return f"<matcher {op} {value!r}>" if callable(prepared) else None
 
 
 def _template(op: str, ftype: FieldType) -> Callable[[str, str], str]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from detector.codegen.check import check_expr, deep_recursion, expr_depth
 from detector.fields import operators as ops
-from detector.fields.registry import FieldSource, get_source
+from detector.fields.registry import BoundField, FieldSource, get_source
 from detector.fields.types import FieldType, parse_hex_bytes, parse_literal
 from detector.language.ast import (
     And,
@@ -31,10 +31,34 @@ from detector.language.ast import (
 )
 
 
-class _Interpreter:
-    def __init__(self, source: FieldSource, event: Mapping[str, Any]) -> None:
-        self.source = source
+class Interpreter:
+    """A validated condition, evaluated by walking its AST on every call.
+
+    Field bindings and parsed literals are memoised per node (the AST is
+    immutable), so repeated calls cost a tree walk, not a recompilation.
+    """
+
+    def __init__(self, expr: Expr, source: str | FieldSource = "syscall") -> None:
+        self.source = get_source(source)
+        self.root = expr
+        self.depth = expr_depth(expr)
+        self.event: Mapping[str, Any] = {}
+        self._bound: dict[int, BoundField] = {}
+        self._literals: dict[int, list[Any]] = {}
+        check_expr(expr, self.source)
+
+    def __call__(self, event: Mapping[str, Any]) -> bool:
         self.event = event
+        if self.depth > 200:
+            with deep_recursion(self.depth):
+                return self.expr(self.root)
+        return self.expr(self.root)
+
+    def bind(self, node: FieldRef) -> BoundField:
+        bound = self._bound.get(id(node))
+        if bound is None:
+            bound = self._bound[id(node)] = self.source.bind(node.name, node.arg)
+        return bound
 
     def expr(self, node: Expr) -> bool:
         if isinstance(node, And):
@@ -51,7 +75,7 @@ class _Interpreter:
     def operand(self, node: Node) -> tuple[Any, FieldType, bool, str | None]:
         """``(value, type, is_list, multi)`` of a field, transformer, literal or transformer list."""
         if isinstance(node, FieldRef):
-            bound = self.source.bind(node.name, node.arg)
+            bound = self.bind(node)
             return bound.extract(self.event), bound.type, bound.is_list, bound.multi
         if isinstance(node, Value):
             return node.text, FieldType.CHARBUF, False, None
@@ -82,8 +106,10 @@ class _Interpreter:
             if rhs is None:
                 return False
             return ops.compare_field(op, ftype, is_list, value, rhs)
-        texts = node.right.items if isinstance(node.right, ListValue) else (node.right.text,)
-        rhs_values = [self.literal(op, ftype, t) for t in texts]
+        rhs_values = self._literals.get(id(node))
+        if rhs_values is None:
+            texts = node.right.items if isinstance(node.right, ListValue) else (node.right.text,)
+            rhs_values = self._literals[id(node)] = [self.literal(op, ftype, t) for t in texts]
         if multi is not None:
             results = (self.one(node, ftype, is_list, v, rhs_values) for v in value)
             if multi == "socket" and op == "!=":
@@ -122,8 +148,5 @@ class _Interpreter:
 
 def interpret(expr: Expr, event: Mapping[str, Any], source: str | FieldSource = "syscall") -> bool:
     """Whether ``event`` satisfies ``expr``; raises ``ConditionCompileError`` as ``compile_expr`` would."""
-    resolved = get_source(source)
-    check_expr(expr, resolved)
-    with deep_recursion(expr_depth(expr)):
-        return _Interpreter(resolved, event).expr(expr)
+    return Interpreter(expr, source)(event)
 

@@ -17,6 +17,13 @@ from typing import Any
 
 import re2
 
+try:  # the wrapper's C core: a call through it costs a fraction of re2.fullmatch's
+    from re2 import _re2 as _re2_core
+
+    _ANCHOR_BOTH = _re2_core.RE2.Anchor.ANCHOR_BOTH
+except (ImportError, AttributeError):  # pragma: no cover - other re2 builds
+    _re2_core = None
+
 from detector.fields.types import (
     LIST_ELEMENT_TYPES,
     NET_TYPES,
@@ -105,6 +112,48 @@ def c_string(text: str) -> str:
     """What C string functions see of a value: everything before the first NUL."""
     cut = text.find("\0")
     return text if cut < 0 else text[:cut]
+
+
+# ---------------------------------------------------------------------------------------------
+# RE2 full matches, memoised: event streams repeat values (command lines, paths) a great deal
+
+MEMO_LIMIT = 4096
+
+
+def memoize(match: Callable[[str], bool], limit: int = MEMO_LIMIT) -> Callable[[str], bool]:
+    """``match`` with a bounded per-matcher cache of its answers (cleared when full)."""
+    cache: dict[str, bool] = {}
+    get = cache.get
+
+    def memoized(value: str) -> bool:
+        hit = get(value)
+        if hit is None:
+            hit = match(value)
+            if len(cache) >= limit:
+                cache.clear()
+            cache[value] = hit
+        return hit
+
+    return memoized
+
+
+def re2_fullmatcher(pattern: str, make_options: Callable[[], re2.Options]) -> Callable[[str], bool]:
+    """Whether a whole value matches ``pattern``; raises ``re2.error`` for a bad pattern."""
+    regex = re2.compile(pattern, make_options())
+    if _re2_core is not None:
+        options = make_options()
+        options.never_capture = True
+        core = _re2_core.RE2(pattern.encode("utf-8", "surrogateescape"), options)
+        if core.ok():
+            run = core.Match
+
+            def full(value: str) -> bool:
+                data = value.encode("utf-8", "surrogateescape")
+                return bool(run(_ANCHOR_BOTH, data, 0, len(data))[0][0] >= 0)
+
+            return memoize(full)
+    fullmatch = regex.fullmatch
+    return memoize(lambda value: fullmatch(value) is not None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -220,9 +269,7 @@ def compile_glob(pattern: str, casefold: bool = False) -> Callable[[str], bool]:
             return lambda value: value.endswith(inner)
         if not inner and pattern:
             return lambda value: True
-    regex = re2.compile(glob_to_re2(pattern), _glob_options(casefold))
-    fullmatch = regex.fullmatch
-    return lambda value: fullmatch(value) is not None
+    return re2_fullmatcher(glob_to_re2(pattern), functools.partial(_glob_options, casefold))
 
 
 def glob_match(pattern: str, value: str, casefold: bool = False) -> bool:
@@ -280,14 +327,12 @@ def _regex_options() -> re2.Options:
 @functools.lru_cache(maxsize=1024)
 def compile_regex(pattern: str) -> Callable[[str], bool]:
     try:
-        regex = re2.compile(pattern, _regex_options())
+        return re2_fullmatcher(pattern, _regex_options)
     except re2.error as exc:
         detail = exc.args[0] if exc.args else str(exc)
         if isinstance(detail, bytes):
             detail = detail.decode("utf-8", "replace")
         raise LiteralError(f"invalid regex pattern: {detail}") from None
-    fullmatch = regex.fullmatch
-    return lambda value: fullmatch(value) is not None
 
 
 _REGEX_META = frozenset("\\^$.|?*+()[]{}")

@@ -132,7 +132,9 @@ class FieldSource:
 
     ``binders`` maps a field name to a function building its ``BoundField``
     (derived fields); every other field is read from the event under its key.
-    ``base`` lets a source extend another (tests register mock fields this way).
+    ``base`` lets a source extend another (tests register mock fields this way);
+    ``kind`` is the builtin source whose event model it shares (a base's kind by
+    default): ``syscall`` sources have event types and validate ``evt.type`` names.
     """
 
     def __init__(
@@ -142,18 +144,31 @@ class FieldSource:
         *,
         binders: Mapping[str, Binder] | None = None,
         base: FieldSource | None = None,
+        kind: str | None = None,
     ) -> None:
         merged: dict[str, FieldInfo] = dict(base.fields) if base is not None else {}
         merged.update(fields)
         self.name = name
+        self.kind: str = kind if kind is not None else base.kind if base is not None else name
         self.fields: Mapping[str, FieldInfo] = merged
         self._binders: dict[str, Binder] = dict(base._binders) if base is not None else {}
         self._binders.update(binders or {})
         # Longest first, so the first prefix found is the longest (parse_field_name).
         self._dotted = sorted((n for n, i in merged.items() if i.takes_name_arg), key=len, reverse=True)
+        self._lengths = sorted({len(n) for n in merged})
 
     def __repr__(self) -> str:
         return f"FieldSource({self.name!r}, {len(self.fields)} fields)"
+
+    def field_prefix(self, text: str) -> str | None:
+        """The shortest field name ``text`` starts with, if any (libsinsp's prefix match)."""
+        fields = self.fields
+        for length in self._lengths:
+            if length > len(text):
+                break
+            if text[:length] in fields:
+                return text[:length]
+        return None
 
     def resolve(self, name: str, arg: str | None) -> tuple[FieldInfo, str | None, str]:
         """``(info, argument, key)`` for a field as written; raises on unknown fields and bad args."""

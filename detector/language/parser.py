@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedInput, UnexpectedToken
 from lark.parsers.lalr_analysis import Shift
 
 from detector.errors import ConditionSyntaxError
@@ -80,10 +80,11 @@ def _unescape_token(token: Token) -> Token:
     return token.update(value=value)
 
 
-def _span(first: Token | Span, end: int) -> Span:
+def _span(first: Token | Span, end: int | None) -> Span:
     if isinstance(first, Span):
-        return Span(first.start, end, first.line, first.column)
-    return Span(first.start_pos or 0, end, first.line or 1, first.column or 1)
+        return Span(first.start, end or first.start, first.line, first.column)
+    start = first.start_pos or 0
+    return Span(start, end or start, first.line or 1, first.column or 1)
 
 
 def _end(node: Node) -> int:
@@ -312,7 +313,7 @@ def parse(text: str, *, max_depth: int = FALCO_MAX_DEPTH) -> Expr:
     interactive = _lark().parse_interactive(text)
     open_costs: list[int] = []
     bound = 0
-    deepest = 0
+    deepest_bound = deepest = 0  # where the most nested opener was, for the depth error
     last: Token | None = None
     previous: Token | None = None
     try:
@@ -330,8 +331,8 @@ def parse(text: str, *, max_depth: int = FALCO_MAX_DEPTH) -> Expr:
                 bound += cost
                 if bound >= max_depth:
                     raise _DepthError(token.start_pos or 0)
-                if cost:
-                    deepest = token.start_pos or 0
+                if bound > deepest_bound:
+                    deepest_bound, deepest = bound, token.start_pos or 0
             previous, last = last, token
         result = interactive.feed_eof(last)
     except _DepthError as exc:
@@ -438,7 +439,9 @@ def _innermost_opener(value_stack: Sequence[Any]) -> str:
     return "group"
 
 
-def _message(text: str, pos: int, accepted: frozenset[str], value_stack: Sequence[Any], last: Token | None) -> str:
+def _message(
+    text: str, pos: int, accepted: frozenset[str], value_stack: Sequence[Any], last: Token | None
+) -> str:
     if "AND" in accepted or "OR" in accepted:
         for keyword in ("and", "or"):
             if text.startswith(keyword, pos):
@@ -481,13 +484,13 @@ def _message(text: str, pos: int, accepted: frozenset[str], value_stack: Sequenc
     return "syntax error"
 
 
-def _syntax_error(text: str, exc: UnexpectedInput, parser_state: Any, last: Token | None) -> ConditionSyntaxError:
-    if isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
-        pos = len(text)
-    elif isinstance(exc, UnexpectedCharacters):
-        pos = exc.pos_in_stream
-    else:
-        pos = exc.pos_in_stream if exc.pos_in_stream is not None else len(text)
+def _syntax_error(
+    text: str, exc: UnexpectedInput, parser_state: Any, last: Token | None
+) -> ConditionSyntaxError:
+    where: int | None = exc.pos_in_stream
+    if where is None or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
+        where = len(text)
+    pos: int = where
     accepted = _accepted(parser_state)
     message = _message(text, pos, accepted, parser_state.value_stack, last)
     expected = tuple(sorted({_HUMAN.get(t, t) for t in accepted}))

@@ -137,8 +137,9 @@ def expand_sources(sources: Iterable[RulesSource], *, paths_only: bool = False) 
     out: list[RulesSource] = []
     for src in sources:
         if (paths_only or not _is_text(src)) and os.path.isdir(src):
-            found = [p for p in Path(src).iterdir() if p.suffix == ".yaml" and p.is_file()]
-            out.extend(sorted(found, key=lambda p: p.name))
+            found: list[Path] = [p for p in Path(src).iterdir() if p.suffix == ".yaml" and p.is_file()]
+            found.sort(key=lambda p: p.name)
+            out.extend(found)
         else:
             out.append(src)
     return out

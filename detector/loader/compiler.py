@@ -9,17 +9,17 @@ The first error stops the compilation unless ``all_errors`` is set.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
 from detector.codegen import CompiledCondition
-
 from detector.language.ast import BinaryCheck, Expr, FieldRef, ListValue, MacroRef, Node, Transform, Value
 from detector.loader import codes
 from detector.loader.collector import Collector
 from detector.loader.context import Context, SourcedText
 from detector.loader.exceptions import build_condition, exception_fields
+from detector.loader.expand import expand_resolved, expanded_size
 from detector.loader.infos import ExceptionInfo, MacroInfo, RuleInfo
 from detector.loader.listsub import Substituted, substitute_lists
 from detector.loader.model import (
@@ -63,10 +63,9 @@ class CompileCache:
 
     parsed: dict[str, Expr | ToolError] = field(default_factory=dict)
     outputs: dict[tuple[str, str], ToolError | None] = field(default_factory=dict)
-    printed: dict[tuple[str, Expr], str] = field(default_factory=dict)
     substituted: dict[str, Substituted] = field(default_factory=dict)
     lists_signature: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    compiled: dict[tuple[str, Expr], tuple[CompiledCondition, tuple[CompilerWarning, ...]] | ToolError] = field(
+    compiled: dict[tuple[str, str], tuple[CompiledCondition, tuple[CompilerWarning, ...]] | ToolError] = field(
         default_factory=dict)
 
     def parse(self, text: str) -> Expr:
@@ -104,15 +103,10 @@ class CompileCache:
         if hit is not None:
             raise hit
 
-    def as_string(self, source: str, expr: Expr) -> str:
-        key = (source, expr)
-        hit = self.printed.get(key)
-        if hit is None:
-            hit = self.printed[key] = as_string(expr)
-        return hit
-
-    def compile(self, expr: Expr, source: str, text: str) -> tuple[CompiledCondition, tuple[CompilerWarning, ...]]:
-        key = (source, expr)
+    def compile(self, expr: Expr, printed: str, source: str,
+                text: str) -> tuple[CompiledCondition, tuple[CompilerWarning, ...]]:
+        # Keyed by the canonical text, not the AST: hashing a deeply nested AST recurses.
+        key = (source, printed)
         hit = self.compiled.get(key)
         if hit is None:
             try:
@@ -126,23 +120,30 @@ class CompileCache:
 
 
 class _Visible(Mapping[str, Expr]):
-    """The parsed macros defined before ``visibility``: what a macro may refer to."""
+    """The macros defined before ``visibility``: what a macro may refer to.
 
-    __slots__ = ("_parsed", "_infos", "_visibility")
+    Macros already resolved (those earlier in definition order) are given expanded,
+    as Falco resolves in place, so a long chain of macros costs linear time; the
+    others (visible only through a redefinition) are given as parsed.  Broken
+    macros are hidden: their own error is already reported.
+    """
 
-    def __init__(self, parsed: Mapping[str, Expr], infos: Mapping[str, MacroInfo], visibility: int) -> None:
-        self._parsed = parsed
-        self._infos = infos
+    __slots__ = ("_c", "_visibility")
+
+    def __init__(self, compiler: Compiler, visibility: int) -> None:
+        self._c = compiler
         self._visibility = visibility
 
     def __getitem__(self, name: str) -> Expr:
-        info = self._infos.get(name)
-        if info is None or info.index >= self._visibility:
+        c = self._c
+        info = c.col.macros.get(name)
+        if info is None or info.index >= self._visibility or name in c.broken_macros:
             raise KeyError(name)
-        return self._parsed[name]
+        expanded = c.expanded_macros.get(name)
+        return expanded if expanded is not None else c.parsed_macros[name]
 
     def __iter__(self) -> Iterator[str]:
-        return (n for n in self._parsed if self._infos[n].index < self._visibility)
+        return (n for n in self._c.parsed_macros if n in self)
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
@@ -174,6 +175,7 @@ class Compiler:
         self.used_lists: set[str] = set()
         self.parsed_macros: dict[str, Expr] = {}
         self.expanded_macros: dict[str, Expr] = {}
+        self.macro_sizes: dict[str, int] = {}
         self.used_macros: set[str] = set()
         self.broken_macros: set[str] = set()
         self.rules: list[CompiledRule] = []
@@ -208,7 +210,7 @@ class Compiler:
         )
         macros = tuple(
             CompiledMacro(name, info.cond.text, self.expanded_macros[name], name in self.used_macros,
-                          info.ctx.item.file, info.ctx.item.line)
+                          info.ctx.item.file, info.ctx.item.line, self.parsed_macros.get(name))
             for name, info in self.col.macros.items() if name in self.expanded_macros
         )
         plugins = tuple(PluginRequirement(alts) for alts in self.col.required_plugin_versions)
@@ -250,15 +252,30 @@ class Compiler:
         infos = self.col.macros
         for name, expr in self.parsed_macros.items():
             info = infos[name]
-            visible = _Visible(self.parsed_macros, infos, info.visibility)
+            visible = _Visible(self, info.visibility)
             try:
-                self.expanded_macros[name] = expand_macros(
-                    expr, visible, max_nodes=self.options.max_macro_nodes)
+                self.expanded_macros[name] = self._expand(expr, visible, name)
             except ToolError as exc:
                 self.broken_macros.add(name)
-                self._guard(self._macro_error(exc, expr, conditions[name], info))
+                if exc.macro is None or exc.macro not in self.broken_macros or exc.macro == name:
+                    self._guard(self._macro_error(exc, expr, conditions[name], info))
                 continue
             self.used_macros |= macro_refs(expr)
+
+    def _expand(self, expr: Expr, visible: Mapping[str, Expr], name: str | None) -> Expr:
+        """``expr`` expanded with the visible macros; records the size of macro ``name``."""
+        limit = self.options.max_macro_nodes
+        resolved = {r: self.expanded_macros[r] for r in macro_refs(expr)
+                    if r in self.expanded_macros and r in visible and r != name}
+        fast = expand_resolved(expr, resolved, self.macro_sizes, max_nodes=limit)
+        if fast is not None:
+            result, size = fast
+        else:
+            result = expand_macros(expr, visible, max_nodes=limit)
+            size = expanded_size(result)
+        if name is not None:
+            self.macro_sizes[name] = size
+        return result
 
     def _macro_error(self, exc: ToolError, expr: Expr, cond: _Condition,
                      info: MacroInfo | RuleInfo) -> RuleLoadError:
@@ -343,13 +360,14 @@ class Compiler:
         if refs & self.broken_macros:
             return None  # the macro's own error is already reported
         try:
-            expr = expand_macros(parsed, self.expanded_macros, max_nodes=self.options.max_macro_nodes)
+            expr = self._expand(parsed, self.expanded_macros, None)
         except ToolError as exc:
             raise self._macro_error(exc, parsed, cond, info) from None
         self.used_macros |= refs
         self._condition_warnings(parsed, expr, cond)
+        printed = as_string(expr)
         try:
-            compiled, warnings = self.cache.compile(expr, info.source, cond.substituted.text)
+            compiled, warnings = self.cache.compile(expr, printed, info.source, cond.substituted.text)
         except ToolError as exc:
             ctx = cond.context_at(exc.offset)
             if info.skip_if_unknown_filter and (exc.unknown_field or _is_unknown_error(exc.message)):
@@ -367,7 +385,7 @@ class Compiler:
             name=info.name,
             desc=info.desc,
             condition=info.cond.text,
-            condition_compiled=self.cache.as_string(info.source, expr),
+            condition_compiled=printed,
             expr=expr,
             compiled=compiled,
             output=output,
@@ -462,12 +480,9 @@ def _unsafe_na_check(check: BinaryCheck) -> bool:
 
 
 def _public_exception(ex: ExceptionInfo) -> RuleException:
-    def plain(entry_values: Iterable[Any]) -> tuple[Any, ...]:
-        return tuple(v.as_plain() for v in entry_values)
-
     return RuleException(
         name=ex.name,
-        fields=ex.fields.as_plain() if not ex.fields.is_list else plain(ex.fields.items),  # type: ignore[arg-type]
-        comps=ex.comps.as_plain() if not ex.comps.is_list else plain(ex.comps.items),  # type: ignore[arg-type]
-        values=plain(ex.values),
+        fields=ex.fields.as_plain(),
+        comps=ex.comps.as_plain(),
+        values=tuple(v.as_plain() for v in ex.values),
     )

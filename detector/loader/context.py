@@ -24,17 +24,21 @@ class SourceFile:
     name: str
     text: str
 
+    def clamp(self, offset: int) -> int:
+        """An offset inside the text; one at a line end or past the end (a dangling ``tags:``,
+        an unclosed quote) moves back onto the last character before it, as Falco's snippet does."""
+        offset = max(0, min(offset, len(self.text)))
+        while offset > 0 and (offset >= len(self.text) or self.text[offset] == "\n"):
+            offset -= 1
+        return offset
+
     def position(self, offset: int) -> tuple[int, int]:
         return line_col(self.text, offset)
 
     def snippet(self, offset: int) -> str:
         if not self.text:
             return "<No context available>"
-        offset = max(0, min(offset, len(self.text)))
-        # A position at a line end (a dangling `tags:`) shows the line it ends.
-        while offset > 0 and (offset >= len(self.text) or self.text[offset] == "\n"):
-            offset -= 1
-        return caret_snippet(self.text, offset)
+        return caret_snippet(self.text, self.clamp(offset))
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,7 @@ class Context:
 
     def at_offset(self, offset: int, item_type: str = codes.CONDITION_EXPRESSION) -> Context:
         """A nested location at a character offset of the file."""
+        offset = self.source.clamp(offset)
         line, column = self.source.position(offset)
         loc = Location(item_type, "", self.source.name, offset, line, column)
         return Context(self.source, self.locations + (loc,))

@@ -2,8 +2,10 @@
 
 Falco substitutes lists textually before parsing, one list at a time in
 definition order, wherever the name stands between delimiters (so ``= my_list``
-is substituted too).  Each substitution is recorded so that an offset reported
-by the parser in the substituted text can be traced back to the text as written.
+is substituted too).  This is ``detector.language.resolve.resolve_lists`` (the
+tests hold the two to the same output) plus a record of each substitution, so
+that an offset the parser reports in the substituted text can be traced back to
+the text as written.
 """
 
 from __future__ import annotations

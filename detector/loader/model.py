@@ -4,20 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
+from detector.codegen import CompiledCondition
 from detector.language.ast import Expr
 from detector.loader import codes
 from detector.priority import Priority
-
-
-class CompiledConditionLike(Protocol):
-    """What the loader needs of a compiled condition (``detector.codegen.CompiledCondition``)."""
-
-    @property
-    def evttypes(self) -> frozenset[str] | None: ...
-
-    def matches(self, event: Any) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +107,8 @@ class CompiledList:
 
 @dataclass(frozen=True, slots=True)
 class CompiledMacro:
-    """A macro: its condition text (appends joined) and its AST with macros expanded."""
+    """A macro: its condition text (appends joined), its AST as written (``parsed``, lists
+    substituted) and with macros expanded (``expr``)."""
 
     name: str
     condition: str
@@ -123,6 +116,7 @@ class CompiledMacro:
     used: bool
     file: str
     line: int
+    parsed: Expr | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +124,8 @@ class RuleException:
     """One ``exceptions`` entry as collected (after appends): fields, comps, values."""
 
     name: str
-    fields: str | tuple[str, ...]
-    comps: str | tuple[str, ...]
+    fields: str | tuple[Any, ...]
+    comps: str | tuple[Any, ...]
     values: tuple[Any, ...]
 
 
@@ -150,7 +144,7 @@ class CompiledRule:
     condition: str
     condition_compiled: str
     expr: Expr
-    compiled: CompiledConditionLike
+    compiled: CompiledCondition
     output: str
     priority: Priority
     source: str

@@ -55,4 +55,4 @@ class LoaderOptions:
     extra_output_fields: tuple[ExtraOutputField, ...] = field(default=())
     max_file_bytes: int = 32 * 1024 * 1024
     max_yaml_depth: int = 200
-    max_macro_nodes: int = 200_000
+    max_macro_nodes: int = 50_000

@@ -18,7 +18,7 @@ from detector.errors import (
     OutputFormatError,
     UnknownFieldError,
 )
-from detector.fields.registry import lookup
+from detector.fields import lookup
 from detector.language import as_string as printer
 from detector.language import parse as language_parse
 from detector.language.ast import (

@@ -17,7 +17,8 @@ def _short(text: str) -> str:
 
 
 def _alert_line(alert: FiredAlert) -> str:
-    return f"      [{alert.event_index + 1}] {alert.priority.title:<13} {alert.rule}: {_short(alert.output)}"
+    text = alert.message or alert.output
+    return f"      [{alert.event_index + 1}] {alert.priority.title:<13} {alert.rule}: {_short(text)}"
 
 
 def _mismatch_line(m: Mismatch) -> str:
@@ -75,6 +76,7 @@ def _alert_json(alert: FiredAlert) -> dict[str, Any]:
         "priority": alert.priority.title,
         "source": alert.source,
         "output": alert.output,
+        "message": alert.message,
         "event": alert.event_index + 1,
     }
 

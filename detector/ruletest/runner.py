@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from detector.engine import Engine
+from detector.engine import Engine, EngineOptions
+from detector.errors import DetectorError
 from detector.loader import load_rules
 from detector.loader.model import LoadResult, Ruleset
 from detector.priority import Priority
 from detector.ruletest.events import load_events
-from detector.ruletest.suite import Case, ExpectedAlert, Suite, SuiteError, load_suite
+from detector.ruletest.suite import Case, ExpectedAlert, Suite, SuiteError, load_suite, looks_like_suite
 
 SUITE_SUFFIXES = (".yaml", ".yml")
 
@@ -34,14 +35,21 @@ class AlertLike(Protocol):
     @property
     def output(self) -> str: ...
 
+    @property
+    def message(self) -> str: ...
+
 
 @dataclass(frozen=True, slots=True)
 class FiredAlert:
+    """An alert of a case.  ``output`` is the whole alert line (time, priority, message), which
+    ``expect: output:`` searches; ``message`` is the rule's rendered output alone."""
+
     rule: str
     priority: Priority
     source: str
     output: str
     event_index: int
+    message: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,12 +213,19 @@ def compare(case: Case, alerts: Sequence[FiredAlert]) -> tuple[Mismatch, ...]:
 def run_case(case: Case, suite: Suite, ruleset: Ruleset) -> CaseResult:
     """Run one case on a fresh engine.  Raises :class:`SuiteError` if its events are unusable."""
     pairs = load_events(case.events, suite.path)
-    engine = Engine(ruleset)
+    engine = Engine(ruleset, EngineOptions(rule_matching="first" if suite.rule_matching == "first" else "all"))
     alerts: list[FiredAlert] = []
     for index, (source, event) in enumerate(pairs):
-        fired: Iterable[AlertLike] = engine.process(event, source)
+        try:
+            fired: Iterable[AlertLike] = engine.process(event, source)
+        except Exception as exc:  # an engine bug on one event ends this suite, not the whole run
+            raise SuiteError(
+                f"test {case.name!r}: the engine failed on event {index + 1}: {type(exc).__name__}: {exc}",
+                suite.path,
+                case.line,
+            ) from exc
         for alert in fired:
-            alerts.append(FiredAlert(alert.rule, alert.priority, alert.source, alert.output, index))
+            alerts.append(FiredAlert(alert.rule, alert.priority, alert.source, alert.output, index, alert.message))
     return CaseResult(case.name, case.line, len(pairs), tuple(alerts), compare(case, alerts))
 
 
@@ -226,7 +241,10 @@ def run_suite(path: str | Path, *, select: str | None = None, cache: RulesCache 
         suite = load_suite(path)
     except SuiteError as exc:
         return SuiteResult(name, problem=_problem(exc))
-    loaded = (cache or RulesCache()).load(suite.rules)
+    try:
+        loaded = (cache or RulesCache()).load(suite.rules)
+    except (DetectorError, OSError) as exc:
+        return SuiteResult(name, problem=SuiteProblem(f"rules failed to load: {exc}", name))
     warnings = tuple(f"{d.where}: {d.code}: {d.message}" for d in loaded.warnings)
     if loaded.errors:
         return SuiteResult(
@@ -260,12 +278,14 @@ def run_suite(path: str | Path, *, select: str | None = None, cache: RulesCache 
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """Suite files named directly, plus every ``*.yaml``/``*.yml`` below named directories."""
+    """Suite files named directly, plus the ``*.yaml``/``*.yml`` files below named directories
+    whose top level is a mapping (rules files kept next to their suites are left out)."""
     out: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            out.extend(sorted(p for p in path.rglob("*") if p.suffix in SUITE_SUFFIXES and p.is_file()))
+            found = sorted(p for p in path.rglob("*") if p.suffix in SUITE_SUFFIXES and p.is_file())
+            out.extend(p for p in found if looks_like_suite(p))
         else:
             out.append(path)
     return out

@@ -17,7 +17,8 @@ import yaml
 from detector.errors import DetectorError
 from detector.priority import Priority
 
-_SUITE_KEYS = frozenset({"rules", "tests", "fixtures", "strict", "description"})
+_SUITE_KEYS = frozenset({"rules", "tests", "fixtures", "strict", "description", "rule_matching"})
+_RULE_MATCHING = ("all", "first")
 _CASE_KEYS = frozenset({"name", "description", "events", "expect", "not_expect", "strict"})
 _EXPECT_KEYS = frozenset({"rule", "count", "output", "priority"})
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
@@ -84,10 +85,15 @@ class Case:
 
 @dataclass(frozen=True, slots=True)
 class Suite:
+    """A parsed suite.  ``rule_matching`` is Falco's setting of that name for the engine the
+    cases run on: ``all`` (the default here) reports every rule that matches an event,
+    ``first`` only the first in load order, as Falco does by default."""
+
     path: Path
     rules: tuple[Path, ...]
     cases: tuple[Case, ...]
     description: str = ""
+    rule_matching: str = "all"
 
     @property
     def rule_names(self) -> frozenset[str]:
@@ -194,7 +200,10 @@ class _Parser:
             seen[case.name] = case.line
             cases.append(case)
         description = self.text(data.get("description", ""), "description", top)
-        return Suite(self.path, rules, tuple(cases), description)
+        matching = data.get("rule_matching", "all")
+        if matching not in _RULE_MATCHING:
+            raise self.fail(f"'rule_matching' must be one of: {', '.join(_RULE_MATCHING)}", top)
+        return Suite(self.path, rules, tuple(cases), description, matching)
 
     def rules(self, value: Any, line: int) -> tuple[Path, ...]:
         if isinstance(value, str):
@@ -215,7 +224,10 @@ class _Parser:
         line = self.line_of(raw, parent_line)
         self.check_keys(raw, _CASE_KEYS, f"test case #{index}", line)
         name = raw.get("name")
-        if not isinstance(name, str) or not name.strip():
+        if name is not None and not isinstance(name, str):
+            # YAML reads unquoted no/yes/on/1.0 as other types.
+            raise self.fail(f"test case #{index}: 'name' must be a string, got {name!r} (quote it)", line)
+        if not name or not name.strip():
             raise self.fail(f"test case #{index} needs a 'name'", line)
         events_raw = raw.get("events")
         if not isinstance(events_raw, list) or not events_raw:
@@ -296,25 +308,40 @@ class _Parser:
         return value
 
 
-def _json_problem(value: Any, path: str = "") -> str | None:
-    """Why ``value`` is not plain JSON data (string keys; str/int/float/bool/null leaves)."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                return f"key {key!r} at {path or 'top level'} is not a string"
-            problem = _json_problem(item, f"{path}/{key}")
-            if problem:
-                return problem
-        return None
-    if isinstance(value, list):
-        for i, item in enumerate(value):
-            problem = _json_problem(item, f"{path}/{i}")
-            if problem:
-                return problem
-        return None
-    if value is None or isinstance(value, str | int | float | bool):
-        return None
-    return f"value at {path} has YAML type {type(value).__name__}"
+_MAX_EVENT_DEPTH = 128
+_MAX_EVENT_NODES = 1_000_000
+
+
+def _json_problem(value: Any) -> str | None:
+    """Why ``value`` is not plain JSON data (string keys; str/int/float/bool/null leaves), or
+    is too deep or too large to be one (YAML aliases can make cycles and exponential trees)."""
+    budget = [_MAX_EVENT_NODES]
+
+    def walk(item: Any, path: str, depth: int) -> str | None:
+        budget[0] -= 1
+        if budget[0] < 0:
+            return "it is too large"
+        if depth > _MAX_EVENT_DEPTH:
+            return f"it is nested deeper than {_MAX_EVENT_DEPTH} levels at {path}"
+        if isinstance(item, dict):
+            for key, sub in item.items():
+                if not isinstance(key, str):
+                    return f"key {key!r} at {path or 'top level'} is not a string"
+                problem = walk(sub, f"{path}/{key}", depth + 1)
+                if problem:
+                    return problem
+            return None
+        if isinstance(item, list):
+            for i, sub in enumerate(item):
+                problem = walk(sub, f"{path}/{i}", depth + 1)
+                if problem:
+                    return problem
+            return None
+        if item is None or isinstance(item, str | int | float | bool):
+            return None
+        return f"value at {path} has YAML type {type(item).__name__}"
+
+    return walk(value, "", 0)
 
 
 def load_suite(path: str | Path) -> Suite:
@@ -322,3 +349,13 @@ def load_suite(path: str | Path) -> Suite:
     suite_path = Path(path)
     data, lines = _read_yaml(suite_path)
     return _Parser(suite_path, lines).suite(data)
+
+
+def looks_like_suite(path: Path) -> bool:
+    """Whether a YAML file found in a directory should be run as a suite: its top level is a
+    mapping (rules files are sequences).  Files that do not parse count, so their error shows."""
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SuiteLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return True
+    return isinstance(data, dict)

@@ -158,6 +158,7 @@ class ServiceConfig:
 
     rules_files: tuple[str, ...] = ("/etc/falco/falco_rules.yaml", "/etc/falco/falco_rules.local.yaml", "/etc/falco/rules.d")
     priority: Priority = Priority.DEBUG
+    rule_matching: str = "first"
     json_output: bool = True
     json_include_output_property: bool = True
     json_include_tags_property: bool = True
@@ -229,6 +230,7 @@ def build_config(raw: dict[str, Any], *, file: str = "", env: Any = None) -> Ser
     config = ServiceConfig(
         rules_files=tuple(resolve(p) for p in top.string_list("rules_files", defaults.rules_files)),
         priority=priority,
+        rule_matching=top.choice("rule_matching", "first", ("first", "all")),
         json_output=top.boolean("json_output", True),
         json_include_output_property=top.boolean("json_include_output_property", True),
         json_include_tags_property=top.boolean("json_include_tags_property", True),

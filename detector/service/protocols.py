@@ -50,8 +50,8 @@ class LoadResultLike(Protocol):
 #: ``load_rules(*paths)``.
 RulesLoader = Callable[..., LoadResultLike]
 
-#: Builds an engine from a loaded ruleset: ``(ruleset, min_priority, hostname) -> engine``.
-EngineFactory = Callable[[Any, Any, str], EngineLike]
+#: Builds an engine from a loaded ruleset and the service configuration: ``(ruleset, config) -> engine``.
+EngineFactory = Callable[[Any, Any], EngineLike]
 
 #: Called with each bad item of a list that also had good ones (an exception with a ``kind``).
 ItemRejected = Callable[[Exception], None]

@@ -148,7 +148,7 @@ class RulesManager:
         for warning in list(result.warnings)[:_MAX_REPORTED_ERRORS]:
             log.info("rules warning: %s", describe_diagnostic(warning))
         try:
-            engine = self._engine_factory(result.ruleset, self._config.priority, self._config.hostname)
+            engine = self._engine_factory(result.ruleset, self._config)
         except Exception as exc:
             raise RulesLoadError([f"cannot build the engine: {exc.__class__.__name__}: {exc}"]) from None
         return Generation(number, engine, tuple(hashes), _rule_count(result.ruleset), time.time())

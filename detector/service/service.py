@@ -15,10 +15,10 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from detector.errors import DetectorError
 from detector.outputs.alert import JsonOptions
 from detector.priority import Priority
 from detector.service.config import ServiceConfig
-from detector.service.errors import StartupError
 from detector.service.inputs.follow import FileFollower
 from detector.service.inputs.grpc_client import FalcoGrpcInput
 from detector.service.inputs.lines import JsonLinesServer
@@ -30,7 +30,7 @@ from detector.service.outputs.stream import FileSink, StdoutSink
 from detector.service.outputs.webhook import WebhookSink
 from detector.service.pipeline import Pipeline, Rendering
 from detector.service.protocols import EngineFactory, Recogniser, RulesLoader
-from detector.service.rules import RulesManager
+from detector.service.rules import RulesLoadError, RulesManager
 from detector.service.spool import ShedReport, Spool
 from detector.service.webserver import WebServer
 
@@ -261,13 +261,14 @@ class Service:
     async def wait_stopped(self) -> None:
         await self._stop.wait()
 
-    async def shutdown(self) -> list[Undelivered]:
+    async def shutdown(self, *, report: bool = True) -> list[Undelivered]:
         """Stop intake, drain within the deadline, report and close.  Returns what stayed undelivered."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.delivery.drain_timeout
         self._stop.set()
         self.metrics.ready.set(0)
-        log.info("stopping: intake closed, draining for up to %.1fs", self.config.delivery.drain_timeout)
+        if report:
+            log.info("stopping: intake closed, draining for up to %.1fs", self.config.delivery.drain_timeout)
         if self.webserver is not None:
             self.webserver.stop_intake()
         if self.pipeline is not None:
@@ -292,7 +293,7 @@ class Service:
             task.cancel()
         await asyncio.gather(*self._worker_tasks, *self._tasks, return_exceptions=True)
 
-        undelivered = self._report_undelivered()
+        undelivered = self._report_undelivered() if report else []
         for worker in self.workers:
             with contextlib.suppress(Exception):
                 await worker.sink.close()
@@ -326,10 +327,11 @@ async def run_service(config: ServiceConfig, deps: Dependencies, *, on_ready: Ca
     service = Service(config, deps)
     try:
         await service.start()
-    except (StartupError, Exception) as exc:
-        log.critical("startup failed: %s", exc)
+    except Exception as exc:
+        # Located errors (config, rules, spool, listeners) say enough; anything else is a bug: keep the trace.
+        log.critical("startup failed: %s", exc, exc_info=not isinstance(exc, DetectorError | RulesLoadError))
         with contextlib.suppress(Exception):
-            await service.shutdown()
+            await service.shutdown(report=False)
         return 1
     if on_ready is not None:
         on_ready(service)

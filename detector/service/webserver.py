@@ -100,6 +100,7 @@ class WebServer:
         self._accepting = True
         self._token = read_token(config.auth_token_file) if config.auth_token_file else ""
         self._runner: web.AppRunner | None = None
+        self._probe_paths = frozenset((config.k8s_healthz_endpoint, config.readyz_endpoint))
         self.port = config.listen_port
 
     def stop_intake(self) -> None:
@@ -107,7 +108,7 @@ class WebServer:
 
     def _app(self) -> web.Application:
         app = web.Application(
-            middlewares=[self._limit_middleware, self._auth_middleware],
+            middlewares=[self._guard],
             client_max_size=max(self._config.max_request_bytes, self._inputs.k8s_audit.max_batch_bytes),
         )
         cfg = self._config
@@ -154,25 +155,22 @@ class WebServer:
     # -- middlewares ---------------------------------------------------------------------------
 
     @web.middleware
-    async def _limit_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+    async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Concurrency cap, then the bearer token (probes are exempt so the kubelet needs no secret)."""
         if self._in_flight >= self._config.max_concurrent_requests:
             self._metrics.bad_inputs.labels("http", "too_many_requests").inc()
             return _json(503, {"error": "too many concurrent requests"})
-        self._in_flight += 1
-        try:
-            return await handler(request)
-        finally:
-            self._in_flight -= 1
-
-    @web.middleware
-    async def _auth_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if self._token and request.path not in (self._config.k8s_healthz_endpoint, self._config.readyz_endpoint):
+        if self._token and request.path not in self._probe_paths:
             header = request.headers.get("Authorization", "")
             scheme, _, supplied = header.partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(supplied.strip().encode(), self._token.encode()):
                 self._metrics.bad_inputs.labels("http", "unauthorized").inc()
                 return web.Response(status=401, headers={"WWW-Authenticate": "Bearer"}, text="unauthorized")
-        return await handler(request)
+        self._in_flight += 1
+        try:
+            return await handler(request)
+        finally:
+            self._in_flight -= 1
 
     # -- operations ----------------------------------------------------------------------------
 
@@ -199,10 +197,13 @@ class WebServer:
     # -- inputs --------------------------------------------------------------------------------
 
     async def _read_body(self, request: web.Request, limit: int) -> bytes:
-        if request.content_length is not None and request.content_length > limit:
+        length = request.content_length
+        if length is not None and length > limit:
             raise _TooLarge()
         data = bytearray()
         async with asyncio.timeout(self._config.request_timeout):
+            if length is not None:
+                return await request.content.readexactly(length) if length else b""
             async for chunk in request.content.iter_chunked(65536):
                 data += chunk
                 if len(data) > limit:
@@ -261,6 +262,9 @@ class WebServer:
         except TimeoutError:
             m.bad_inputs.labels(name, "timeout").inc()
             return _json(408, {"error": "request body not received in time"})
+        except asyncio.IncompleteReadError:
+            m.bad_inputs.labels(name, "truncated").inc()
+            return _json(400, {"error": "request body shorter than its Content-Length"})
         try:
             records = decode(request, body)
         except BadInput as exc:

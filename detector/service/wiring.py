@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from detector.service.config import ServiceConfig
 from detector.service.protocols import EngineLike
 from detector.service.service import Dependencies
 
 
-def _engine_factory(ruleset: Any, min_priority: Any, hostname: str) -> EngineLike:
-    from detector.engine import Engine
+def _engine_factory(ruleset: Any, config: ServiceConfig) -> EngineLike:
+    from detector.engine import Engine, EngineOptions
 
-    engine: EngineLike = Engine(ruleset, min_priority=min_priority)
+    options = EngineOptions(
+        priority=config.priority,
+        rule_matching="all" if config.rule_matching == "all" else "first",
+        hostname=config.hostname,
+        time_format_iso_8601=config.time_format_iso_8601,
+    )
+    engine: EngineLike = Engine(ruleset, options)
     return engine
 
 

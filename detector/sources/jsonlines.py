@@ -297,10 +297,9 @@ def read_records(
     """
     if isinstance(paths, str | Path):
         paths = [paths]
-    if stats is None:
-        stats = BadLineStats()
+    counters = BadLineStats() if stats is None else stats
     for path in paths:
-        yield from _read_one(str(path), path, max_line_bytes, max_depth, sources, stats, on_bad)
+        yield from _read_one(str(path), path, max_line_bytes, max_depth, sources, counters, on_bad)
 
 
 def _read_one(
@@ -318,7 +317,7 @@ def _read_one(
     syscall_ok = "syscall" in sources
     lineno = 0
     # Counted locally on the hot path and added to ``stats`` once per chunk.
-    accepted = blank = syscall_records = 0
+    counted = accepted = blank = syscall_records = 0
     other_sources: Counter[str] = Counter()
     where: tuple[list[Line], int, int] = ([], 0, 0)
 
@@ -336,7 +335,9 @@ def _read_one(
         bad(exc.kind, exc.message, lineno, offset_of(lineno))
 
     def flush() -> None:
-        nonlocal accepted, blank, syscall_records
+        nonlocal counted, accepted, blank, syscall_records
+        stats.lines += lineno - counted
+        counted = lineno
         stats.accepted_lines += accepted
         stats.blank_lines += blank
         stats.records += syscall_records + sum(other_sources.values())
@@ -357,7 +358,6 @@ def _read_one(
         try:
             for lines, start, terminated in _iter_blocks(read, max_line_bytes):
                 where = (lines, start, lineno + 1)
-                stats.lines += len(lines)
                 for line in lines:
                     lineno += 1
                     if line.__class__ is not bytes:

@@ -1,0 +1,281 @@
+"""``detector replay``: recorded event logs in, Falco's alerts out, then a summary.
+
+Exit codes: 0 the replay ran to the end (bad input lines are reported, not
+fatal); 1 the rules did not load, or an input could not be read at all;
+2 a usage error (bad option or setting).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import click
+import orjson
+
+from detector.engine import Engine, SelectionAction
+from detector.loader import load_rules
+from detector.outputs.sinks import StreamSink, open_sink
+from detector.outputs.channels import FanoutSink, ProgramSink
+from detector.outputs.sinks import FileSink
+from detector.settings import KNOWN_KEYS, Settings, SettingsError
+from detector.sources import BadLine, BadLineStats, read_records
+
+MAX_BAD_LINES_SHOWN = 1000
+
+
+@dataclass(slots=True)
+class ReplaySummary:
+    events: int = 0
+    alerts: int = 0
+    elapsed: float = 0.0
+    stats: BadLineStats = field(default_factory=BadLineStats)
+    by_rule: Counter[str] = field(default_factory=Counter)
+    by_priority: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.elapsed if self.elapsed > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "events": self.events,
+            "alerts": self.alerts,
+            "elapsed_seconds": round(self.elapsed, 6),
+            "events_per_second": round(self.events_per_second, 1),
+            "input": self.stats.as_dict(),
+            "alerts_by_rule": dict(sorted(self.by_rule.items())),
+            "alerts_by_priority": dict(sorted(self.by_priority.items())),
+        }
+
+
+def _settings(options: Sequence[str], json_output: bool) -> Settings:
+    from detector.service.overrides import apply_override  # Falco's -o dot notation
+
+    raw: dict[str, Any] = {}
+    for text in options:
+        apply_override(raw, text)
+    if json_output:
+        raw["json_output"] = True
+    unknown = sorted(set(raw) - KNOWN_KEYS)
+    if unknown:
+        raise SettingsError(unknown[0], "unknown setting for replay")
+    return Settings.from_mapping(raw)
+
+
+def _selection_actions(ctx: click.Context) -> list[SelectionAction]:
+    """--enable-rule/--disable-rule/--enable-tag/--disable-tag in command-line order."""
+    actions: list[tuple[int, SelectionAction]] = []
+    argv = sys.argv
+    for flag, verb, kind in (("--enable-rule", "enable", "rule"), ("--disable-rule", "disable", "rule"),
+                             ("--enable-tag", "enable", "tag"), ("--disable-tag", "disable", "tag")):
+        values = ctx.params.get(flag[2:].replace("-", "_")) or ()
+        positions = [i for i, a in enumerate(argv) if a == flag or a.startswith(flag + "=")]
+        for n, value in enumerate(values):
+            pos = positions[n] if n < len(positions) else len(argv) + n
+            action = SelectionAction(verb, rule=value) if kind == "rule" else SelectionAction(verb, tag=value)
+            actions.append((pos, action))
+    return [a for _, a in sorted(actions, key=lambda item: item[0])]
+
+
+def _falco_flag_actions(run_tags: Sequence[str], disable_tags: Sequence[str],
+                        disable_names: Sequence[str]) -> list[SelectionAction]:
+    """Falco's -t/-T/-D as selection actions (applied before the --enable/--disable flags)."""
+    actions: list[SelectionAction] = []
+    if run_tags:
+        actions.append(SelectionAction("disable", rule="*"))
+        actions.extend(SelectionAction("enable", tag=tag) for tag in run_tags)
+    actions.extend(SelectionAction("disable", tag=tag) for tag in disable_tags)
+    for substring in disable_names:
+        escaped = "".join(f"[{c}]" if c in "*?[]" else c for c in substring)
+        actions.append(SelectionAction("disable", rule=f"*{escaped}*"))
+    return actions
+
+
+def print_summary(summary: ReplaySummary, stream: Any = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=stream or sys.stderr, highlight=False, soft_wrap=True)
+    table = Table(title="Replay summary", show_header=True, header_style="bold")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    stats = summary.stats
+    table.add_row("lines read", str(stats.lines))
+    table.add_row("events evaluated", str(summary.events))
+    for source, count in sorted(stats.by_source.items()):
+        table.add_row(f"  source {source}", str(count))
+    table.add_row("bad lines", str(stats.rejected_lines))
+    for kind, count in sorted(stats.by_kind.items()):
+        table.add_row(f"  {kind}", str(count))
+    table.add_row("alerts", str(summary.alerts))
+    for priority, count in sorted(summary.by_priority.items()):
+        table.add_row(f"  priority {priority}", str(count))
+    for rule, count in sorted(summary.by_rule.items(), key=lambda kv: (-kv[1], kv[0])):
+        table.add_row(f"  rule {rule}", str(count))
+    table.add_row("elapsed", f"{summary.elapsed:.3f} s")
+    table.add_row("events/s", f"{summary.events_per_second:,.0f}")
+    console.print(table)
+
+
+def replay(engine: Engine, inputs: Sequence[str], sink: Any, *, on_bad: Any = None,
+           progress: Any = None) -> ReplaySummary:
+    """Run ``inputs`` through ``engine`` writing every alert to ``sink``; returns the tally."""
+    summary = ReplaySummary()
+    process = engine.process
+    write = sink.write
+    by_rule = summary.by_rule
+    by_priority = summary.by_priority
+    started = time.perf_counter()
+    events = 0
+    alerts = 0
+    for record in read_records(list(inputs), stats=summary.stats, on_bad=on_bad):
+        events += 1
+        found = process(record.event, record.source)
+        if found:
+            for alert in found:
+                write(alert)
+                by_rule[alert.rule] += 1
+                by_priority[alert.priority.title] += 1
+            alerts += len(found)
+        if progress is not None and not events & 0x3FF:
+            progress(events, alerts)
+    summary.events = events
+    summary.alerts = alerts
+    summary.elapsed = time.perf_counter() - started
+    return summary
+
+
+@click.command("replay")
+@click.option("-r", "--rules", "rules", multiple=True, required=True, metavar="RULES",
+              help="Rules file or directory (*.yaml, *.yml); repeatable, loaded in order.")
+@click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="Set a falco.yaml-style key: priority, rule_matching, json_output, json_include_*, "
+                   "time_format_iso_8601, rules[N].enable|disable.rule|tag.")
+@click.option("--json", "json_output", is_flag=True, help="Write alerts as Falco's JSON lines.")
+@click.option("--output-file", type=click.Path(dir_okay=False), help="Write alerts to this file instead of stdout.")
+@click.option("--summary-json", type=click.Path(dir_okay=False), help="Also write the summary as JSON here.")
+@click.option("--no-summary", is_flag=True, help="Do not print the summary table.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
+@click.option("--enable-rule", multiple=True, metavar="PATTERN", help="Enable rules by name (* wildcards).")
+@click.option("--disable-rule", multiple=True, metavar="PATTERN", help="Disable rules by name (* wildcards).")
+@click.option("--enable-tag", multiple=True, metavar="TAG", help="Enable rules with this tag.")
+@click.option("--disable-tag", multiple=True, metavar="TAG", help="Disable rules with this tag.")
+@click.option("-t", "run_tags", multiple=True, metavar="TAG",
+              help="As Falco's -t: only enable rules with this tag (repeatable).")
+@click.option("-T", "falco_disable_tags", multiple=True, metavar="TAG",
+              help="As Falco's -T: disable rules with this tag (repeatable).")
+@click.option("-D", "falco_disable_names", multiple=True, metavar="SUBSTRING",
+              help="As Falco's -D: disable rules whose name contains SUBSTRING (repeatable).")
+@click.argument("inputs", nargs=-1, metavar="[FILE ... | -]")
+@click.pass_context
+def command(ctx: click.Context, rules: tuple[str, ...], options: tuple[str, ...], json_output: bool,
+          output_file: str | None, summary_json: str | None, no_summary: bool, progress: bool | None,
+          enable_rule: tuple[str, ...], disable_rule: tuple[str, ...], enable_tag: tuple[str, ...],
+          disable_tag: tuple[str, ...], run_tags: tuple[str, ...], falco_disable_tags: tuple[str, ...],
+          falco_disable_names: tuple[str, ...], inputs: tuple[str, ...]) -> None:
+    """Replay recorded events (JSON lines, plain or .gz; - or nothing = stdin) against rules."""
+    try:
+        settings = _settings(options, json_output)
+    except Exception as exc:  # every settings problem is a usage error, never a traceback
+        click.echo(f"Error: invalid option: {exc}", err=True)
+        ctx.exit(2)
+    if run_tags and (falco_disable_tags or falco_disable_names):
+        click.echo("Error: You can not specify both disabled (-D/-T) and enabled (-t) rules", err=True)
+        ctx.exit(1)
+    selection = settings.engine.selection.extended(
+        _falco_flag_actions(run_tags, falco_disable_tags, falco_disable_names) + _selection_actions(ctx)
+    )
+
+    log = _logger(settings.engine.time_format_iso_8601)
+    for path in rules:
+        log(f"Loading rules from {'folder' if Path(path).is_dir() else 'file'} {path}")
+    result = load_rules(*rules)
+    for diagnostic in result.warnings:
+        click.echo(diagnostic.describe(), err=True)
+    if result.errors:
+        for diagnostic in result.errors:
+            click.echo(diagnostic.describe(), err=True)
+        click.echo(f"Error: {len(result.errors)} error(s) loading rules; nothing replayed", err=True)
+        ctx.exit(1)
+
+    from dataclasses import replace
+
+    engine = Engine(result.ruleset, replace(settings.engine, selection=selection))
+    sink = _open_outputs(settings, output_file)
+
+    shown = 0
+
+    def on_bad(bad: BadLine) -> None:
+        nonlocal shown
+        shown += 1
+        if shown <= MAX_BAD_LINES_SHOWN:
+            click.echo(f"skipped {bad}", err=True)
+        elif shown == MAX_BAD_LINES_SHOWN + 1:
+            click.echo(f"(more bad lines: reporting stops at {MAX_BAD_LINES_SHOWN}; the summary counts all)",
+                       err=True)
+
+    show_progress = sys.stderr.isatty() if progress is None else progress
+    paths = list(inputs) or ["-"]
+    try:
+        if show_progress:
+            summary = _replay_with_progress(engine, paths, sink, on_bad)
+        else:
+            summary = replay(engine, paths, sink, on_bad=on_bad)
+    finally:
+        sink.close()
+    if not no_summary:
+        print_summary(summary)
+    if summary_json:
+        Path(summary_json).write_bytes(orjson.dumps(summary.as_dict(), option=orjson.OPT_INDENT_2) + b"\n")
+    if summary.stats.file_errors and summary.stats.files == summary.stats.file_errors:
+        ctx.exit(1)
+
+
+def _logger(iso8601: bool) -> Any:
+    """Falco-style log lines on stderr: ``<time>: <message>``."""
+
+    def log(message: str) -> None:
+        now = time.time()
+        stamp = (time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(now)) if iso8601
+                 else time.strftime("%a %b %d %H:%M:%S %Y", time.localtime(now)))
+        click.echo(f"{stamp}: {message}", err=True)
+
+    return log
+
+
+def _open_outputs(settings: Settings, output_file: str | None) -> Any:
+    """Falco's output channels; ``--output-file`` replaces stdout with that file."""
+    channels = settings.channels
+    fmt = settings.line_format
+    sinks: list[Any] = []
+    if output_file:
+        sinks.append(open_sink(Path(output_file), fmt))
+    elif channels.stdout:
+        stdout: BinaryIO = sys.stdout.buffer
+        sinks.append(StreamSink(stdout, fmt))
+    if channels.file:
+        sinks.append(FileSink(channels.file, fmt, keep_alive=channels.file_keep_alive))
+    if channels.program:
+        sinks.append(ProgramSink(channels.program, fmt, keep_alive=channels.program_keep_alive))
+    return sinks[0] if len(sinks) == 1 else FanoutSink(sinks)
+
+
+def _replay_with_progress(engine: Engine, paths: list[str], sink: Any, on_bad: Any) -> ReplaySummary:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    started = time.perf_counter()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  transient=True, console=None) as bar:
+        task = bar.add_task("replaying", total=None)
+
+        def progress(events: int, alerts: int) -> None:
+            rate = events / max(time.perf_counter() - started, 1e-9)
+            bar.update(task, description=f"{events:,} events  {rate:,.0f} events/s  {alerts:,} alerts")
+
+        return replay(engine, paths, sink, on_bad=on_bad, progress=progress)

@@ -1,0 +1,143 @@
+"""The engine: events in, alerts out.
+
+Rules are grouped by source and, within a source, indexed by event type
+(`EventTypeIndex`).  Falco's ``rule_matching`` decides what happens when more
+than one rule matches an event: ``first`` (Falco's default) emits the first
+matching rule in load order, ``all`` emits every match.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from typing import Any, Literal
+
+from detector.engine.index import EventTypeIndex
+from detector.engine.selection import RuleSelection
+from detector.loader.model import CompiledRule, Ruleset
+from detector.outputs.alert import Alert, default_hostname
+from detector.outputs.format import OutputFormat
+from detector.priority import Priority
+
+RuleMatching = Literal["first", "all"]
+
+
+@dataclass(frozen=True, slots=True)
+class EngineOptions:
+    """Engine settings named as in falco.yaml."""
+
+    priority: Priority = Priority.DEBUG
+    rule_matching: RuleMatching = "first"
+    selection: RuleSelection = field(default_factory=RuleSelection)
+    hostname: str | None = None
+    time_format_iso_8601: bool = False
+    tz: tzinfo | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _ActiveRule:
+    rule: CompiledRule
+    matches: Callable[[Any], bool]
+    output: OutputFormat
+    tags: tuple[str, ...]
+
+    @property
+    def evttypes(self) -> frozenset[str] | None:
+        return self.rule.evttypes
+
+
+class Engine:
+    """Evaluates events against the enabled rules of a ruleset.
+
+    ``process(event, source)`` returns the alerts for one event.  The engine
+    holds no per-event state, so one instance may serve a whole stream.
+    """
+
+    def __init__(self, ruleset: Ruleset, options: EngineOptions | None = None, **settings: Any) -> None:
+        if options is None:
+            options = EngineOptions(**settings)
+        elif settings:
+            raise TypeError("pass either options or keyword settings, not both")
+        self._ruleset = ruleset
+        self._options = options
+        self._hostname = options.hostname if options.hostname is not None else default_hostname()
+        active: dict[str, list[_ActiveRule]] = {}
+        for rule in ruleset.rules:
+            if not rule.priority.at_least(options.priority):
+                continue
+            if not options.selection.is_enabled(rule):
+                continue
+            output = OutputFormat.compile(rule.output, rule.source)
+            active.setdefault(rule.source, []).append(
+                _ActiveRule(rule, rule.compiled.matches, output, tuple(sorted(rule.tags)))
+            )
+        self._indexes: dict[str, EventTypeIndex[_ActiveRule]] = {
+            source: EventTypeIndex(rules) for source, rules in active.items()
+        }
+        self._first = options.rule_matching == "first"
+
+    @property
+    def ruleset(self) -> Ruleset:
+        return self._ruleset
+
+    @property
+    def options(self) -> EngineOptions:
+        return self._options
+
+    def enabled_rules(self, source: str | None = None) -> tuple[CompiledRule, ...]:
+        """The rules this engine evaluates, in load order."""
+        found: list[CompiledRule] = []
+        for src, index in self._indexes.items():
+            if source is None or src == source:
+                found.extend(active.rule for active in index.rules)
+        return tuple(found)
+
+    def matching_rules(self, event: Mapping[str, Any], source: str = "syscall") -> list[CompiledRule]:
+        """The rules that match ``event``, honouring ``rule_matching``, without rendering alerts."""
+        return [active.rule for active in self._match(event, source)]
+
+    def _match(self, event: Mapping[str, Any], source: str) -> list[_ActiveRule]:
+        index = self._indexes.get(source)
+        if index is None:
+            return []
+        evttype = event.get("evt.type") if source == "syscall" else None
+        candidates = index.for_type(evttype if isinstance(evttype, str) else None)
+        matched: list[_ActiveRule] = []
+        for active in candidates:
+            if active.matches(event):
+                matched.append(active)
+                if self._first:
+                    break
+        return matched
+
+    def process(self, event: Mapping[str, Any], source: str = "syscall") -> list[Alert]:
+        """Alerts for one event of ``source``, in rule load order."""
+        matched = self._match(event, source)
+        if not matched:
+            return []
+        now = time.time_ns()
+        return [self._alert(active, event, source, now) for active in matched]
+
+    def _alert(self, active: _ActiveRule, event: Mapping[str, Any], source: str, now: int) -> Alert:
+        rule = active.rule
+        return Alert.from_event(
+            rule=rule.name,
+            priority=rule.priority,
+            source=source,
+            output=active.output,
+            event=event,
+            tags=active.tags,
+            hostname=self._hostname,
+            default_time_ns=now,
+            iso8601=self._options.time_format_iso_8601,
+            tz=self._options.tz,
+        )
+
+    def process_many(self, events: Iterable[tuple[str, Mapping[str, Any]]]) -> list[Alert]:
+        """Convenience for tests and small inputs: ``(source, event)`` pairs in, alerts out."""
+        alerts: list[Alert] = []
+        for source, event in events:
+            alerts.extend(self.process(event, source))
+        return alerts
