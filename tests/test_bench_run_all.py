@@ -40,7 +40,8 @@ def test_quick_suite_writes_results(tmp_path: Path) -> None:
     for key in ("a", "b", "e1"):
         assert rows[key]["status"] == "ok" and rows[key]["events_per_second"] > 0
         assert rows[key]["child_summary"]["events"] == 3000
-    assert rows["b"]["ratio_to_floor"] == 1.0
+    assert rows["b"]["ratio_to_floor"] == 1.0 and rows["b"]["ratio_to_floor_cpu"] == 1.0
+    assert rows["e2"]["ratio_vs_cpu"]["rule-engine"] == 1.0
     assert rows["e2"]["events"] == 200 and rows["e2"]["note"].startswith("prefix")
     assert rows["e3"]["child_summary"]["events"] == 5
     # The API path reports itself unavailable until the engine exists, and never crashes the suite.

@@ -11,7 +11,8 @@ and collects the compiler's warnings.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import dataclasses
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -24,7 +25,7 @@ from detector.fields.operators import (
     regex_is_simple,
     transformed_type,
 )
-from detector.fields.registry import BoundField, FieldSource, get_source
+from detector.fields.registry import BoundField, FieldSource, Loader, get_source
 from detector.fields.types import FieldType, LiteralError, parse_hex_bytes, parse_literal
 from detector.language.ast import (
     And,
@@ -303,7 +304,10 @@ class _Checker:
         op = node.op
         problem = comparable_error(op, lhs.ftype, lhs.is_list)
         if problem is not None:
-            raise self.error(problem, node)
+            legacy = legacy_list_operand(lhs, op)
+            if legacy is None:
+                raise self.error(problem, node)
+            lhs = legacy
         right = node.right
         if isinstance(right, Transform):
             rhs = self.rhs_operand(lhs, op, right)
@@ -388,3 +392,36 @@ def check_expr(expr: Expr, source: str | FieldSource = "syscall", text: str = ""
     with deep_recursion(expr_depth(expr)):
         root = checker.expr(expr)
     return Checked(root, tuple(checker.warnings), tuple(checker.fields))
+
+
+def legacy_list_operand(lhs: Operand, op: str) -> FieldOperand | None:
+    """A k8s_audit list field under a scalar string operator, read as "any element".
+
+    Falco's k8s audit rules from before the k8saudit plugin (the json-based
+    engine) compare list-valued ``ka.*`` fields with scalar operators, such as
+    ``ka.req.role.rules.resources contains "pods/exec"``.  libsinsp 0.63 rejects
+    that at compile time; we accept it, deliberately, for that source only,
+    with the meaning those rules were written for: true when any element of the
+    list satisfies the comparison.  docs/compatibility.md records the difference.
+    """
+    if not isinstance(lhs, FieldOperand) or not lhs.is_list or lhs.bound.source != "k8s_audit":
+        return None
+    if op in ("in", "intersects", "pmatch") or comparable_error(op, lhs.ftype, False) is not None:
+        return None
+    bound = lhs.bound
+    extract = bound.extract
+
+    def candidates(event: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        values = extract(event)
+        return tuple(values) if values else None
+
+    scalar = BoundField(
+        info=dataclasses.replace(bound.info, is_list=False),
+        arg=bound.arg,
+        key=bound.key,
+        source=bound.source,
+        loader=Loader("derived", fn=candidates),
+        multi="any",
+        extra=bound.extra,
+    )
+    return FieldOperand(scalar, lhs.node)

@@ -43,17 +43,22 @@ _TITLES = {"macro": "macro", "exception": "exception", "condition": "condition"}
 
 @dataclass(frozen=True, slots=True)
 class EventLabel:
-    """Where an event came from, for headers and JSON: ``file:line`` or ``-e`` number."""
+    """Where an event came from: ``file:line``, or the number of an inline ``--event``.
+
+    ``index`` counts events from 1 in input order; ``item`` numbers the events of one line
+    or document that holds several (an audit ``EventList``).
+    """
 
     index: int
     file: str | None = None
     line: int | None = None
+    item: int | None = None
 
     @property
     def text(self) -> str:
-        if self.file is None:
-            return f"--event #{self.index}"
-        return f"{self.file}:{self.line}" if self.line else self.file
+        where = f"--event #{self.index}" if self.file is None else (
+            f"{self.file}:{self.line}" if self.line else self.file)
+        return f"{where}#{self.item}" if self.item else where
 
 
 # ---------------------------------------------------------------------------------------------
@@ -75,44 +80,44 @@ def _fields(fields: Sequence[FieldValue]) -> Text:
     return out
 
 
-def _label(step: Step) -> tuple[Text, Step]:
-    """The label of ``step`` and the node whose children come below it (titles merged inline)."""
+def _label(step: Step) -> tuple[Text, Step, Step | None]:
+    """The label of ``step``, the node whose children come below it, and the macro (if any)
+    whose expansion they are: a title (macro, condition, exception) or a ``not`` whose body is
+    one node is printed on the same line as that node."""
     text = Text()
     node = step
-    while node.kind in _TITLES and len(node.children) == 1:
-        text.append(_TITLES[node.kind], style="dim")
-        if node.kind == "macro":
-            text.append(" ")
-            text.append(node.name or node.text, style="bold cyan")
-        elif node.kind == "exception":
-            text.append(" ")
-            text.append(node.name or node.text, style="bold magenta")
-        text.append(": ")
-        child = node.children[0]
-        if child.kind == "macro" or child.kind == "check" or child.children:
-            node = child
-            continue
-        break
+    macro: Step | None = None
+    while len(node.children) == 1 and (node.kind in _TITLES or (
+            node.kind == "not" and node.children[0].kind in ("check", "macro"))):
+        if node.kind == "not":
+            text.append("not ", style="bold")
+        else:
+            text.append(_TITLES[node.kind], style="dim")
+            if node.kind == "macro":
+                macro = node
+                text.append(" ")
+                text.append(node.name or node.text, style="bold cyan")
+            elif node.kind == "exception":
+                text.append(" ")
+                text.append(node.name or node.text, style="bold magenta")
+            text.append(": ")
+        node = node.children[0]
     if node.kind == "check":
         text.append(node.label or node.text)
         text.append_text(_fields(node.fields))
-    elif node.kind in ("and", "or", "not"):
+    else:
         text.append(node.kind, style="bold")
-    elif node.kind not in _TITLES:
-        text.append(node.label or node.text)
-    return text, node
+    return text, node, macro
 
 
-def _show_children(step: Step, body: Step, expand: bool) -> bool:
+def _show_children(step: Step, body: Step, macro: Step | None, expand: bool) -> bool:
     if not body.children:
         return False
     if expand:
         return True
     if step.outcome is Outcome.SKIPPED:
         return False
-    if step.kind == "macro":
-        return step.decisive
-    return True
+    return macro is None or macro.decisive
 
 
 def tree_lines(root: Step, *, expand: bool = False) -> list[Text]:
@@ -122,13 +127,13 @@ def tree_lines(root: Step, *, expand: bool = False) -> list[Text]:
     stack: list[tuple[Step, str, str, bool]] = [(root, "", "", False)]
     while stack:
         step, lead, rest, parent_skipped = stack.pop()
-        label, body = _label(step)
-        show = _show_children(step, body, expand)
+        label, body, macro = _label(step)
+        show = _show_children(step, body, macro, expand)
         line = Text()
         line.append(_RESULT_TEXT[step.outcome].ljust(_COLUMN), style=_RESULT_STYLE[step.outcome])
         line.append(lead, style="dim")
         line.append_text(label)
-        if step.kind == "macro" and body.children and not show:
+        if macro is not None and body.children and not show and step.outcome is not Outcome.SKIPPED:
             line.append(" [+]", style="dim")
         if step.outcome is Outcome.SKIPPED and not parent_skipped:
             line.append("  (not evaluated)", style="dim")
@@ -258,7 +263,7 @@ def target_json(target: Target) -> dict[str, Any]:
 
 def explanation_json(label: EventLabel, expl: Explanation) -> dict[str, Any]:
     return {
-        "input": {"index": label.index, "file": label.file, "line": label.line},
+        "input": {"index": label.index, "file": label.file, "line": label.line, "item": label.item},
         "source": expl.source,
         "result": expl.result,
         "fired": expl.fired,
@@ -270,10 +275,13 @@ def explanation_json(label: EventLabel, expl: Explanation) -> dict[str, Any]:
 
 def document_json(target: Target, items: Sequence[tuple[EventLabel, Explanation]]) -> dict[str, Any]:
     """The whole ``--json`` document (schema ``detector-explain/1``, see docs/authoring.md)."""
-    hits = sum(1 for _, e in items if e.fired or (target.rule is None and e.result))
     return {
         "schema": SCHEMA,
         "target": target_json(target),
         "events": [explanation_json(label, expl) for label, expl in items],
-        "summary": {"events": len(items), "fired" if target.rule is not None else "matched": hits},
+        "summary": {
+            "events": len(items),
+            "matched": sum(1 for _, e in items if e.result),
+            "fired": sum(1 for _, e in items if e.fired),
+        },
     }

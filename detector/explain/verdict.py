@@ -15,18 +15,21 @@ _MAX_REASONS = 3
 
 
 def _decisive_leaves(root: Step) -> list[tuple[Step, Step | None]]:
-    """Deciding checks under ``root``, each with the ``not`` that directly negates it (if any)."""
+    """Deciding checks under ``root``, each with its outermost named frame: the first macro, or
+    ``not`` of a macro or check, met on the way down (what the rule's author wrote)."""
     found: list[tuple[Step, Step | None]] = []
     stack: list[tuple[Step, Step | None]] = [(root, None)]
     while stack:
-        node, negation = stack.pop()
+        node, frame = stack.pop()
         if not node.decisive:
             continue
         if node.kind == "check":
-            found.append((node, negation))
+            found.append((node, frame))
             continue
-        below = node if node.kind == "not" else negation
-        stack.extend((child, below) for child in reversed(node.children))
+        if frame is None and (node.kind == "macro" or (
+                node.kind == "not" and node.children and node.children[0].kind in ("macro", "check"))):
+            frame = node
+        stack.extend((child, frame) for child in reversed(node.children))
     return found
 
 
@@ -39,16 +42,22 @@ def _check_phrase(leaf: Step) -> str:
         missing = [f.field for f in leaf.fields if f.absent]
         subject = ", ".join(missing) or "a field"
         verb = "are" if len(missing) > 1 else "is"
-        return f"{leaf.label} is false because {subject} {verb} absent"
+        return f"{subject} {verb} absent, so {leaf.label} is false"
     shown = _fields_text(leaf.fields)
     return f"{leaf.label} is {leaf.outcome.value}" + (f" ({shown})" if shown else "")
 
 
-def _leaf_reason(leaf: Step, negation: Step | None) -> Reason:
+def _frame_text(frame: Step) -> str:
+    truth = "true" if frame.outcome is Outcome.TRUE else "false"
+    if frame.kind == "not":
+        return f"not {frame.children[0].label} is {truth}"
+    return f"{frame.label} is {truth}"
+
+
+def _leaf_reason(leaf: Step, frame: Step | None) -> Reason:
     text = _check_phrase(leaf)
-    if negation is not None and negation.children and negation.children[0].kind in ("macro", "check"):
-        negated = negation.children[0]
-        text = f"not {negated.label} is {negation.outcome.value}: {text}"
+    if frame is not None:
+        text = f"{_frame_text(frame)}: {text}"
     return Reason("check", text, leaf.outcome, leaf.fields)
 
 
