@@ -1,11 +1,18 @@
 """detector: Falco's rules, outside Falco's C++ core.
 
 The public API is small and listed in ``__all__``; everything else is internal.
+
+- conditions: ``parse_condition``, ``compile_condition`` → ``Condition``
+- rules: ``load_rules`` / ``RulesLoader`` → ``LoadResult`` (``.ruleset``, ``.errors``, ``.warnings``)
+- evaluation: ``Engine(ruleset, EngineOptions(...))`` → ``Engine.process(event, source)`` → ``Alert``
+- input: ``read_records`` (JSON lines, ``.gz``, stdin), ``recognize`` (one decoded object)
+- errors: ``DetectorError`` and its located subclasses
 """
 
 from __future__ import annotations
 
 from detector.codegen import Condition, compile_condition
+from detector.engine import Engine, EngineOptions, RuleSelection
 from detector.errors import (
     ConditionCompileError,
     ConditionSyntaxError,
@@ -13,7 +20,9 @@ from detector.errors import (
     MacroError,
     OutputFormatError,
 )
+from detector.explain import explain_condition, explain_rule
 from detector.language import parse as parse_condition
+from detector.lint import lint
 from detector.loader import LoadResult, Ruleset, RulesLoader, load_rules
 from detector.outputs import Alert, OutputFormat
 from detector.priority import Priority
@@ -23,21 +32,27 @@ __all__ = [
     "Alert",
     "BadLine",
     "BadLineStats",
-    "OutputFormat",
-    "OutputFormatError",
-    "Record",
-    "read_records",
-    "recognize",
     "Condition",
     "ConditionCompileError",
     "ConditionSyntaxError",
     "DetectorError",
-    "MacroError",
+    "Engine",
+    "EngineOptions",
     "LoadResult",
+    "MacroError",
+    "OutputFormat",
+    "OutputFormatError",
     "Priority",
+    "Record",
+    "RuleSelection",
     "Ruleset",
     "RulesLoader",
     "compile_condition",
+    "explain_condition",
+    "explain_rule",
+    "lint",
     "load_rules",
     "parse_condition",
+    "read_records",
+    "recognize",
 ]

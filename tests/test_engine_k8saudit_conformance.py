@@ -6,6 +6,7 @@ whether any rule fires, at which priorities, and how often each rule fires.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from pathlib import Path
@@ -45,14 +46,20 @@ def expected_levels(test: dict[str, Any]) -> set[Priority]:
     return {Priority.parse(str(v)) for v in levels}
 
 
+@functools.lru_cache(maxsize=16)
+def _engine(files: tuple[Path, ...]) -> Engine:
+    """Several tests share a rules-file set; load each set once."""
+    result = load_rules(*files)
+    assert not result.errors, [d.describe() for d in result.errors]
+    return Engine(result.ruleset, EngineOptions())
+
+
 def run_case(test: dict[str, Any]) -> tuple[Counter[str], set[Priority], list[BadLine], int]:
     base = shared_dir()
     assert base is not None
     conformance = base / "conformance"
     files = [resolve_rules_file(conformance, f, test.get("rules_file_local_copies", {})) for f in test["rules_file"]]
-    result = load_rules(*files)
-    assert not result.errors, [d.describe() for d in result.errors]
-    engine = Engine(result.ruleset, EngineOptions())
+    engine = _engine(tuple(files))
     trace = base / "data" / "k8saudit" / test["trace_json"]
     bad: list[BadLine] = []
     stats = BadLineStats()

@@ -16,7 +16,14 @@ from typing import Any
 
 from detector.explain.evaluate import Evaluator
 from detector.explain.render import SCHEMA, EventLabel, document_json, explanation_lines, tree_lines
-from detector.explain.target import ExceptionPart, ExplainError, Target, condition_target, find_rule, rule_target
+from detector.explain.target import (
+    ExceptionPart,
+    ExplainError,
+    Target,
+    condition_target,
+    find_rule,
+    rule_target,
+)
 from detector.explain.tree import Explanation, FieldValue, Outcome, Reason, Step
 from detector.explain.verdict import explain_event
 from detector.loader.model import Ruleset

@@ -129,17 +129,17 @@ class Evaluator:
                     going = False  # Falco's short-circuit: the rest is never looked at
             outcome = Outcome.SKIPPED if not evaluate else (
                 _combine_and(children) if is_and else _combine_or(children))
-            word = "and" if is_and else "or"
+            word: NodeKind = "and" if is_and else "or"
             return _Node(word, word, outcome, children)
         if isinstance(expr, Not):
-            child = self.node(expr.child, evaluate)
-            return _Node("not", "not", _negate(child.outcome) if evaluate else Outcome.SKIPPED, [child])
+            inner = self.node(expr.child, evaluate)
+            return _Node("not", "not", _negate(inner.outcome) if evaluate else Outcome.SKIPPED, [inner])
         if isinstance(expr, MacroRef):
             body = self.target.macros.get(expr.name)
             if body is None:  # cannot happen for a compiled target; be plain about it anyway
                 raise KeyError(f"macro {expr.name} has no body")
-            child = self.node(body, evaluate)
-            return _Node("macro", expr.name, child.outcome, [child], name=expr.name)
+            expanded = self.node(body, evaluate)
+            return _Node("macro", expr.name, expanded.outcome, [expanded], name=expr.name)
         return self.check(expr, evaluate)
 
     def check(self, node: UnaryCheck | BinaryCheck, evaluate: bool) -> _Node:

@@ -88,7 +88,7 @@ def _label(step: Step) -> tuple[Text, Step, Step | None]:
     node = step
     macro: Step | None = None
     while len(node.children) == 1 and (node.kind in _TITLES or (
-            node.kind == "not" and node.children[0].kind in ("check", "macro"))):
+            node.kind == "not" and node.children[0].kind in ("check", "macro", "exception"))):
         if node.kind == "not":
             text.append("not ", style="bold")
         else:

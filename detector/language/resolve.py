@@ -207,12 +207,16 @@ def expand_macros(
     expanded: dict[str, Expr] = {}
     # analysis.sizes is filled in post-order: every macro's references come before it
     for name in analysis.sizes:
-        expanded[name] = _substitute(macros[name], expanded)
-    return _substitute(expr, expanded)
+        expanded[name] = substitute_expanded(macros[name], expanded)
+    return substitute_expanded(expr, expanded)
 
 
-def _substitute(expr: Expr, expanded: Mapping[str, Expr]) -> Expr:
-    """``expr`` with references replaced from ``expanded``; rebuilt bottom-up without recursion."""
+def substitute_expanded(expr: Expr, expanded: Mapping[str, Expr]) -> Expr:
+    """``expr`` with references replaced from ``expanded`` (bodies already expanded).
+
+    Only the referring condition's and/or/not skeleton is rebuilt, bottom-up and
+    without recursion; untouched subtrees are shared.
+    """
     if isinstance(expr, MacroRef):
         return expanded[expr.name]
     if not isinstance(expr, And | Or | Not):

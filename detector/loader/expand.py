@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from detector.language.ast import And, Expr, MacroRef, Not, Or
+from detector.language.resolve import substitute_expanded
 from detector.loader.toolchain import ToolError
 
 _CHECK_SIZE = 3  # a check with its operands, as the language's resolver counts it
@@ -49,7 +50,7 @@ def expand_resolved(expr: Expr, resolved: Mapping[str, Expr], sizes: Mapping[str
     if size > max_nodes:
         raise ToolError(f"expanding macros would produce {size} nodes, more than the limit of {max_nodes}",
                         0, macro="")
-    return _rebuild(expr, resolved), size
+    return substitute_expanded(expr, resolved), size
 
 
 def expanded_size(expr: Expr) -> int:
@@ -64,35 +65,3 @@ def expanded_size(expr: Expr) -> int:
         else:
             size += _CHECK_SIZE
     return size
-
-
-def _rebuild(expr: Expr, resolved: Mapping[str, Expr]) -> Expr:
-    if isinstance(expr, MacroRef):
-        return resolved[expr.name]
-    if not isinstance(expr, (And, Or, Not)):
-        return expr
-    done: dict[int, Expr] = {}
-    stack: list[tuple[Expr, bool]] = [(expr, False)]
-    while stack:
-        node, ready = stack.pop()
-        if isinstance(node, MacroRef):
-            done[id(node)] = resolved[node.name]
-            continue
-        kids = _children(node)
-        if not kids:
-            done[id(node)] = node
-            continue
-        if not ready:
-            stack.append((node, True))
-            stack.extend((kid, False) for kid in kids)
-            continue
-        new = tuple(done[id(k)] for k in kids)
-        if all(a is b for a, b in zip(new, kids, strict=True)):
-            done[id(node)] = node
-        elif isinstance(node, Not):
-            done[id(node)] = Not(new[0], span=node.span)
-        elif isinstance(node, And):
-            done[id(node)] = And(new, span=node.span)
-        else:
-            done[id(node)] = Or(new, span=node.span)
-    return done[id(expr)]
