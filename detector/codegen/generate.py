@@ -13,7 +13,7 @@ functions so Python's own compiler never sees deeply nested expressions
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,7 +46,10 @@ class Generated:
 
 
 class _Module:
-    def __init__(self) -> None:
+    def __init__(self, struct: Mapping[str, str] | None = None) -> None:
+        # Struct mode: the event is a decoded struct with one attribute per key (``struct`` maps
+        # key -> attribute); otherwise it is a mapping read with ``.get``.
+        self.struct = struct
         self.namespace: dict[str, Any] = {"_U": _UNSET}
         self.const_notes: list[str] = []
         self.helpers: list[str] = []
@@ -86,12 +89,24 @@ class _Module:
             name = self.const(loader.fn, "_f", note=f"<derived {bound.key}>")
         else:
             name = self.fresh("_ld")
-            lines = [f"def {name}(ev):", f"    v = ev.get({loader.key!r})"]
+            lines = [f"def {name}(ev):", f"    v = {self.raw_read(bound, 'ev.get')}"]
             lines.extend("    " + line for line in self.normalize_lines("v", bound))
             lines.append("    return v")
             self.helpers.append("\n".join(lines))
         self._loaders[bound.key] = name
         return name
+
+    def raw_read(self, bound: BoundField, getter: str) -> str:
+        """Code reading the raw value of a plain field: ``getter(key)``, or an attribute in struct mode."""
+        if self.struct is not None:
+            return f"ev.{self.struct[bound.loader.key]}"
+        return f"{getter}({bound.loader.key!r})"
+
+    def exact_attribute(self, bound: BoundField) -> str | None:
+        """In struct mode, ``ev.<attr>`` when the struct already holds the field's typed value."""
+        if self.struct is None or not struct_exact(bound):
+            return None
+        return f"ev.{self.struct[bound.loader.key]}"
 
     def normalize_lines(self, var: str, bound: BoundField) -> list[str]:
         """Statements turning a raw ``var`` into the field's typed value."""
@@ -148,6 +163,9 @@ class _Function:
         return var
 
     def field_expr(self, bound: BoundField) -> str:
+        exact = self.module.exact_attribute(bound)
+        if exact is not None:
+            return exact
         var = self.var_for(bound)
         if var in self.loaded:
             return var
@@ -156,6 +174,8 @@ class _Function:
         return f"({var} if {var} is not _U else ({var} := {loader}(ev)))"
 
     def preload(self, bound: BoundField) -> None:
+        if self.module.exact_attribute(bound) is not None:
+            return
         var = self.var_for(bound)
         if var in self.loaded:
             return
@@ -163,8 +183,8 @@ class _Function:
         if bound.loader.kind == "derived":
             body = [f"{var} = {self.module.loader(bound)}(ev)"]
         else:
-            self.uses_get = True
-            body = [f"{var} = _get({bound.loader.key!r})", *self.module.normalize_lines(var, bound)]
+            self.uses_get = self.module.struct is None
+            body = [f"{var} = {self.module.raw_read(bound, '_get')}", *self.module.normalize_lines(var, bound)]
         if var in self.lazy:
             self.lines.append(f"if {var} is _U:")
             self.lines.extend("    " + line for line in body)
@@ -172,13 +192,23 @@ class _Function:
             self.lines.extend(body)
         self.loaded.add(var)
 
-    def source(self) -> str:
+    def source(self, extra_init: Sequence[str] = ()) -> str:
         head = [f"def {self.name}(ev):"]
         if self.uses_get:
             head.append("    _get = ev.get")
         if self.lazy:
             head.append("    " + " = ".join(sorted(self.lazy)) + " = _U")
+        if extra_init:
+            head.append("    " + " = ".join(extra_init) + " = _U")
         return "\n".join(head + ["    " + line for line in self.lines])
+
+
+def struct_exact(bound: BoundField) -> bool:
+    """Whether a struct field declared with the field's own type (``str``, ``bool``, an integer
+    range) holds exactly the typed value: true for plain scalar fields of those types."""
+    if bound.loader.kind != "plain" or bound.is_list:
+        return False
+    return bound.loader.native in (str, bool) or int_spec(bound.type) is not None
 
 
 def _certain_fields(node: CExpr) -> Iterator[BoundField]:
@@ -190,9 +220,20 @@ def _certain_fields(node: CExpr) -> Iterator[BoundField]:
 
 
 class Generator:
-    def __init__(self) -> None:
-        self.module = _Module()
+    """Python source for checked conditions.
+
+    ``shared`` maps ``id()`` of nodes evaluated more than once per call to a variable that
+    memoises their value inside ``main`` (the bucket function); ``timers`` maps ``id()`` of
+    nodes to a slot of the profiling accumulators (``_acc``/``_cnt``): such a node becomes a
+    helper that adds its own running time.
+    """
+
+    def __init__(self, struct: Mapping[str, str] | None = None) -> None:
+        self.module = _Module(struct)
         self._tmp = 0
+        self.shared: dict[int, str] = {}
+        self.timers: dict[int, int] = {}
+        self.main: _Function | None = None
 
     def temp(self) -> str:
         self._tmp += 1
@@ -229,6 +270,32 @@ class Generator:
     # -- boolean structure ---------------------------------------------------------------------
 
     def expr(self, node: CExpr, fn: _Function, depth: int) -> str:
+        if self.timers and id(node) in self.timers:
+            return f"{self.timed_helper(node)}(ev)"
+        memo = self.shared.get(id(node)) if fn is self.main else None
+        code = self.plain_expr(node, fn, depth)
+        if memo is None:
+            return code
+        return f"({memo} if {memo} is not _U else ({memo} := {code}))"
+
+    def timed_helper(self, node: CExpr) -> str:
+        slot = self.timers.pop(id(node))
+        try:
+            inner = self.helper(node)
+        finally:
+            self.timers[id(node)] = slot
+        name = self.module.fresh("_pt")
+        self.module.helpers.append("\n".join([
+            f"def {name}(ev):",
+            "    t0 = _clock()",
+            f"    r = {inner}(ev)",
+            f"    _acc[{slot}] += _clock() - t0",
+            f"    _cnt[{slot}] += 1",
+            "    return r",
+        ]))
+        return name
+
+    def plain_expr(self, node: CExpr, fn: _Function, depth: int) -> str:
         if isinstance(node, Check):
             return self.check(node, fn)
         if depth >= SPLIT_DEPTH:
