@@ -33,6 +33,7 @@ from typing import Any
 
 from detector.codegen.check import CAnd, CExpr, Check, CNot, COr, FieldOperand, deep_recursion
 from detector.codegen.generate import Generator, _certain_fields, _Function
+from detector.fields import operators as ops
 from detector.fields.registry import BoundField
 
 # Conjunct groups nest at most this deep (each level is one indentation of the generated code).
@@ -247,7 +248,7 @@ def generate_bucket(
     (see ``Generator``).
     """
     gen = Generator(struct)
-    gen.module.namespace["_alower"] = __import__("detector.fields.operators", fromlist=["ascii_lower"]).ascii_lower
+    gen.module.namespace["_alower"] = ops.ascii_lower
     interner = _Interner()
     always: list[int] = []
     rules: list[_Rule] = []
@@ -279,15 +280,14 @@ def generate_bucket(
     count(tree)
     fn = _Function(gen.module, name)
     gen.main = fn
-    memo_vars: list[str] = []
-    for sid, n in sorted(uses.items()):
-        if n > 1 and _worth_sharing(interner.nodes[sid]):
-            var = f"s{sid}"
-            memo_vars.append(var)
-            # Every occurrence of the subtree maps to the same variable.
-            for node_id, s in interner.of.items():
-                if s == sid:
-                    gen.shared[node_id] = var
+    memo_vars: dict[int, str] = {
+        sid: f"s{sid}" for sid, n in sorted(uses.items()) if n > 1 and _worth_sharing(interner.nodes[sid])
+    }
+    # Every occurrence of a memoised subtree maps to the same variable.
+    for node_id, sid in interner.of.items():
+        var = memo_vars.get(sid)
+        if var is not None:
+            gen.shared[node_id] = var
 
     lines = fn.lines
     lines.append("m = 0")
@@ -306,7 +306,8 @@ def generate_bucket(
         if group.gate is not None:
             lines.append(f"{indent}if {term(group.gate)}:")
             body = indent + "    "
-            lines.append(f"{body}pass")
+            if not group.groups and not group.rules:
+                lines.append(f"{body}pass")
         for sub in group.groups:
             emit(sub, body)
         for r in group.rules:
@@ -319,7 +320,7 @@ def generate_bucket(
 
     emit(tree, "")
     lines.append("return m")
-    main = fn.source(memo_vars)
+    main = fn.source(list(memo_vars.values()))
     module = gen.module
     text = "\n\n".join(p for p in ("\n".join(module.const_notes), *module.helpers, main) if p) + "\n"
     fields = tuple(_fields_of(interner))

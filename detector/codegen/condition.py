@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from detector.codegen.check import check_expr, deep_recursion, expr_depth
+from detector.codegen.check import CExpr, check_expr, deep_recursion, expr_depth
 from detector.codegen.evttypes import evttypes as compute_evttypes
 from detector.codegen.generate import generate
 from detector.errors import ConditionCompileError
@@ -30,6 +30,8 @@ class CompiledCondition:
     warnings: tuple[str, ...]
     source: str
     expr: Expr = field(repr=False)
+    # The typed tree the code was generated from (the engine generates per-event-type code from it).
+    checked: CExpr | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         types = "all" if self.evttypes is None else len(self.evttypes)
@@ -62,6 +64,7 @@ def compile_expr(expr: Expr, *, source: str | FieldSource = "syscall", text: str
         tuple(dict.fromkeys(checked.warnings)),
         resolved.name,
         expr,
+        checked.root,
     )
 
 

@@ -1,9 +1,13 @@
 """The engine: events in, alerts out.
 
 Rules are grouped by source and, within a source, indexed by event type
-(`EventTypeIndex`).  Falco's ``rule_matching`` decides what happens when more
-than one rule matches an event: ``first`` (Falco's default) emits the first
-matching rule in load order, ``all`` emits every match.
+(`EventTypeIndex`).  For each event type seen, the rules of that type are
+compiled together into one function (``detector.codegen.bucket``) that returns
+the set of matching rules as a bit mask, with the type's own checks folded
+away and shared conditions evaluated once.  Falco's ``rule_matching`` decides
+what happens when more than one rule matches an event: ``first`` (Falco's
+default) emits the first matching rule in load order, ``all`` emits every
+match.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any, Literal
 
+from detector.engine.buckets import Bucket, BucketCache
 from detector.engine.index import EventTypeIndex
 from detector.engine.selection import RuleSelection
 from detector.loader.model import CompiledRule, Ruleset
@@ -47,6 +52,10 @@ class _ActiveRule:
     def evttypes(self) -> frozenset[str] | None:
         return self.rule.evttypes
 
+    @property
+    def checked(self) -> Any:
+        return self.rule.compiled.checked
+
 
 class Engine:
     """Evaluates events against the enabled rules of a ruleset.
@@ -77,6 +86,9 @@ class Engine:
             source: EventTypeIndex(rules) for source, rules in active.items()
         }
         self._first = options.rule_matching == "first"
+        self._buckets: dict[str, BucketCache[_ActiveRule]] = {
+            source: BucketCache(source, index) for source, index in self._indexes.items()
+        }
 
     @property
     def ruleset(self) -> Ruleset:
@@ -98,12 +110,38 @@ class Engine:
         """The rules that match ``event``, honouring ``rule_matching``, without rendering alerts."""
         return [active.rule for active in self._match(event, source)]
 
+    def bucket(self, source: str, evttype: str | None) -> Bucket[_ActiveRule] | None:
+        """The compiled rules of one event type (``None``: events without a type), or ``None``
+        when the source has no enabled rule or the bucket cache is full."""
+        cache = self._buckets.get(source)
+        if cache is None:
+            return None
+        return cache.get(evttype)
+
+    @property
+    def cache_stats(self) -> dict[str, Any]:
+        """Sizes and limits of the engine's caches, per source."""
+        return {source: cache.stats() for source, cache in sorted(self._buckets.items())}
+
     def _match(self, event: Mapping[str, Any], source: str) -> list[_ActiveRule]:
-        index = self._indexes.get(source)
-        if index is None:
+        cache = self._buckets.get(source)
+        if cache is None:
             return []
         evttype = event.get("evt.type") if source == "syscall" else None
-        candidates = index.for_type(evttype if isinstance(evttype, str) else None)
+        key = evttype if evttype.__class__ is str else None
+        bucket = cache.get(key)
+        if bucket is None:
+            return self._match_each(cache.index.for_type(key), event)
+        mask = bucket.evaluate(event)
+        if not mask:
+            return []
+        rules = bucket.rules
+        if self._first:
+            return [rules[(mask & -mask).bit_length() - 1]]
+        return [rules[i] for i in range(mask.bit_length()) if mask >> i & 1]
+
+    def _match_each(self, candidates: Iterable[_ActiveRule], event: Mapping[str, Any]) -> list[_ActiveRule]:
+        """Rule by rule, for types past the bucket cache's limit."""
         matched: list[_ActiveRule] = []
         for active in candidates:
             if active.matches(event):
