@@ -7,22 +7,22 @@ fatal); 1 the rules did not load, or an input could not be read at all;
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal
 
 import click
 import orjson
 
 from detector.engine import Engine, SelectionAction
 from detector.loader import load_rules
-from detector.outputs.sinks import StreamSink, open_sink
 from detector.outputs.channels import FanoutSink, ProgramSink
-from detector.outputs.sinks import FileSink
+from detector.outputs.sinks import FileSink, StreamSink, open_sink
 from detector.settings import KNOWN_KEYS, Settings, SettingsError
 from detector.sources import BadLine, BadLineStats, read_records
 
@@ -37,6 +37,9 @@ class ReplaySummary:
     stats: BadLineStats = field(default_factory=BadLineStats)
     by_rule: Counter[str] = field(default_factory=Counter)
     by_priority: Counter[str] = field(default_factory=Counter)
+    # Sizes and limits of the engine's caches (process-dependent, like the timings).
+    caches: dict[str, Any] = field(default_factory=dict)
+    profile: dict[str, Any] | None = None
 
     @property
     def events_per_second(self) -> float:
@@ -51,6 +54,8 @@ class ReplaySummary:
             "input": self.stats.as_dict(),
             "alerts_by_rule": dict(sorted(self.by_rule.items())),
             "alerts_by_priority": dict(sorted(self.by_priority.items())),
+            "caches": self.caches,
+            **({"profile": self.profile} if self.profile is not None else {}),
         }
 
 
@@ -72,8 +77,10 @@ def _selection_actions(ctx: click.Context) -> list[SelectionAction]:
     """--enable-rule/--disable-rule/--enable-tag/--disable-tag in command-line order."""
     actions: list[tuple[int, SelectionAction]] = []
     argv = sys.argv
-    for flag, verb, kind in (("--enable-rule", "enable", "rule"), ("--disable-rule", "disable", "rule"),
-                             ("--enable-tag", "enable", "tag"), ("--disable-tag", "disable", "tag")):
+    flags: tuple[tuple[str, Literal["enable", "disable"], str], ...] = (
+        ("--enable-rule", "enable", "rule"), ("--disable-rule", "disable", "rule"),
+        ("--enable-tag", "enable", "tag"), ("--disable-tag", "disable", "tag"))
+    for flag, verb, kind in flags:
         values = ctx.params.get(flag[2:].replace("-", "_")) or ()
         positions = [i for i, a in enumerate(argv) if a == flag or a.startswith(flag + "=")]
         for n, value in enumerate(values):
@@ -123,19 +130,30 @@ def print_summary(summary: ReplaySummary, stream: Any = None) -> None:
     console.print(table)
 
 
-def replay(engine: Engine, inputs: Sequence[str], sink: Any, *, on_bad: Any = None,
-           progress: Any = None) -> ReplaySummary:
-    """Run ``inputs`` through ``engine`` writing every alert to ``sink``; returns the tally."""
+def replay(engine: Any, inputs: Sequence[str], sink: Any, *, on_bad: Any = None,
+           progress: Any = None, prefilter: bool = True) -> ReplaySummary:
+    """Run ``inputs`` through ``engine`` writing every alert to ``sink``; returns the tally.
+
+    ``engine`` is an ``Engine`` or anything with its ``process`` (the profiling engine);
+    ``prefilter`` lets the reader drop, before decoding them in full, syscall lines that no
+    enabled rule can match (``Engine.line_prefilter``).
+    """
     summary = ReplaySummary()
+    stats = summary.stats
     process = engine.process
     write = sink.write
     by_rule = summary.by_rule
     by_priority = summary.by_priority
+    line_prefilter = engine.line_prefilter() if prefilter and isinstance(engine, Engine) else None
     started = time.perf_counter()
-    events = 0
     alerts = 0
-    for record in read_records(list(inputs), stats=summary.stats, on_bad=on_bad):
-        events += 1
+
+    def on_block() -> None:
+        if progress is not None:
+            progress(stats.records, alerts)
+
+    for record in read_records(list(inputs), stats=stats, on_bad=on_bad, prefilter=line_prefilter,
+                               on_block=on_block):
         found = process(record.event, record.source)
         if found:
             for alert in found:
@@ -143,10 +161,24 @@ def replay(engine: Engine, inputs: Sequence[str], sink: Any, *, on_bad: Any = No
                 by_rule[alert.rule] += 1
                 by_priority[alert.priority.title] += 1
             alerts += len(found)
-        if progress is not None and not events & 0x3FF:
-            progress(events, alerts)
-    summary.events = events
+    summary.events = stats.records
     summary.alerts = alerts
+    summary.elapsed = time.perf_counter() - started
+    if isinstance(engine, Engine):
+        summary.caches = {"engine": engine.cache_stats,
+                          "prefilter": line_prefilter.stats() if line_prefilter is not None else {}}
+    return summary
+
+
+def replay_workers(engine: Engine, inputs: Sequence[str], sink: Any, fmt: Any, workers: int, *,
+                   on_bad: Any = None, progress: Any = None) -> ReplaySummary:
+    """``replay`` over ``workers`` processes (``replay_parallel``): same output, same tally."""
+    from detector.cli.replay_parallel import replay_parallel
+
+    started = time.perf_counter()
+    tally = replay_parallel(engine, list(inputs), sink, fmt, workers, on_bad=on_bad, progress=progress)
+    summary = ReplaySummary(events=tally.stats.records, alerts=tally.alerts, stats=tally.stats,
+                            by_rule=tally.by_rule, by_priority=tally.by_priority, caches=tally.caches)
     summary.elapsed = time.perf_counter() - started
     return summary
 
@@ -172,13 +204,19 @@ def replay(engine: Engine, inputs: Sequence[str], sink: Any, *, on_bad: Any = No
               help="As Falco's -T: disable rules with this tag (repeatable).")
 @click.option("-D", "falco_disable_names", multiple=True, metavar="SUBSTRING",
               help="As Falco's -D: disable rules whose name contains SUBSTRING (repeatable).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes: the input is cut into blocks at line boundaries; output and "
+                   "summary are those of one process.")
+@click.option("--profile", is_flag=True,
+              help="Time every rule and macro (instrumented, slower); print the costliest and add them "
+                   "to --summary-json.")
 @click.argument("inputs", nargs=-1, metavar="[FILE ... | -]")
 @click.pass_context
 def command(ctx: click.Context, rules: tuple[str, ...], options: tuple[str, ...], json_output: bool,
           output_file: str | None, summary_json: str | None, no_summary: bool, progress: bool | None,
           enable_rule: tuple[str, ...], disable_rule: tuple[str, ...], enable_tag: tuple[str, ...],
           disable_tag: tuple[str, ...], run_tags: tuple[str, ...], falco_disable_tags: tuple[str, ...],
-          falco_disable_names: tuple[str, ...], inputs: tuple[str, ...]) -> None:
+          falco_disable_names: tuple[str, ...], workers: int, profile: bool, inputs: tuple[str, ...]) -> None:
     """Replay recorded events (JSON lines, plain or .gz; - or nothing = stdin) against rules."""
     try:
         settings = _settings(options, json_output)
@@ -208,6 +246,9 @@ def command(ctx: click.Context, rules: tuple[str, ...], options: tuple[str, ...]
 
     engine = Engine(result.ruleset, replace(settings.engine, selection=selection))
     sink = _open_outputs(settings, output_file)
+    # The loaded rules are long-lived objects by the hundred thousand: keep the cyclic garbage
+    # collector from walking them again and again while events stream by.
+    gc.freeze()
 
     shown = 0
 
@@ -222,13 +263,37 @@ def command(ctx: click.Context, rules: tuple[str, ...], options: tuple[str, ...]
 
     show_progress = sys.stderr.isatty() if progress is None else progress
     paths = list(inputs) or ["-"]
+    profiler = None
+    if profile:
+        from detector.engine.profile import ProfilingEngine
+
+        profiler = ProfilingEngine(engine)
+        if workers > 1:
+            click.echo("note: --profile runs in one process; --workers ignored", err=True)
+            workers = 1
+
+    def run(progress_cb: Any) -> ReplaySummary:
+        if workers > 1:
+            return replay_workers(engine, paths, sink, settings.line_format, workers, on_bad=on_bad,
+                                  progress=progress_cb)
+        return replay(profiler or engine, paths, sink, on_bad=on_bad, progress=progress_cb)
+
     try:
-        if show_progress:
-            summary = _replay_with_progress(engine, paths, sink, on_bad)
-        else:
-            summary = replay(engine, paths, sink, on_bad=on_bad)
+        summary = _with_progress(run) if show_progress else run(None)
+    except Exception as exc:  # a worker failure: reported, never a traceback
+        from detector.cli.replay_parallel import WorkerError
+
+        if not isinstance(exc, WorkerError):
+            raise
+        click.echo(f"Error: {exc}", err=True)
+        ctx.exit(1)
     finally:
         sink.close()
+    if profiler is not None:
+        from detector.engine.profile import print_profile
+
+        summary.profile = profiler.report()
+        print_profile(profiler, top=None if no_summary else 25)
     if not no_summary:
         print_summary(summary)
     if summary_json:
@@ -266,7 +331,7 @@ def _open_outputs(settings: Settings, output_file: str | None) -> Any:
     return sinks[0] if len(sinks) == 1 else FanoutSink(sinks)
 
 
-def _replay_with_progress(engine: Engine, paths: list[str], sink: Any, on_bad: Any) -> ReplaySummary:
+def _with_progress(run: Any) -> ReplaySummary:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     started = time.perf_counter()
@@ -278,4 +343,5 @@ def _replay_with_progress(engine: Engine, paths: list[str], sink: Any, on_bad: A
             rate = events / max(time.perf_counter() - started, 1e-9)
             bar.update(task, description=f"{events:,} events  {rate:,.0f} events/s  {alerts:,} alerts")
 
-        return replay(engine, paths, sink, on_bad=on_bad, progress=progress)
+        summary: ReplaySummary = run(progress)
+        return summary

@@ -16,7 +16,14 @@ What makes it faster than calling each rule's function in turn:
   conjuncts shared by several rules become one ``if`` guarding all of them
   (chosen greedily, most shared first), and subtrees used more than once are
   evaluated at most once per event (a memo variable);
-* every field is read from the event once per call.
+* every field is read from the event once per call;
+* most rules of a type have a selective condition that must hold, such as
+  ``fd.name in (...)``, ``proc.name = x`` or ``fd.name startswith /etc``.  The
+  function first reads those fields and looks their values up in tables built
+  at generation time (dictionaries of values, ``startswith``/``endswith``
+  tuples), giving the set of rules still possible; an event for which it is
+  empty (most events) costs a few lookups, and the others evaluate only the
+  possible rules.
 
 Conditions are pure, so evaluating their conjuncts in another order or once
 instead of several times gives the same booleans; the bit mask holds every
@@ -27,14 +34,15 @@ evaluation.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from detector.codegen.check import CAnd, CExpr, Check, CNot, COr, FieldOperand, deep_recursion
-from detector.codegen.generate import Generator, _certain_fields, _Function
+from detector.codegen.generate import Generator, StructLayout, _certain_fields, _Function
 from detector.fields import operators as ops
 from detector.fields.registry import BoundField
+from detector.fields.types import STRING_TYPES, Family, family, int_spec
 
 # Conjunct groups nest at most this deep (each level is one indentation of the generated code).
 MAX_GROUP_DEPTH = 24
@@ -52,6 +60,7 @@ class BucketSource:
     name: str
     fields: tuple[BoundField, ...]
     live: tuple[int, ...]
+    dims: tuple[tuple[str, ...], ...] = ()
 
 
 def is_type_check(check: Check) -> bool:
@@ -236,33 +245,207 @@ def _worth_sharing(node: CExpr) -> bool:
     return True
 
 
+@dataclass(frozen=True, slots=True)
+class _Atom:
+    """A check a table lookup can decide: ``field <kind> values``.
+
+    ``exact``: the lookup gives the check's value; otherwise only a condition the check implies
+    (the literal prefix of a glob)."""
+
+    bound: BoundField
+    kind: str  # "exact", "prefix", "suffix" or "contains"
+    values: tuple[Any, ...]
+    exact: bool = True
+
+
+# Cheaper kinds first: a dictionary lookup, a C-level tuple test, a substring scan.
+_KIND_RANK = {"exact": 0, "prefix": 1, "suffix": 1, "contains": 2}
+_MAX_CONTAINS = 8
+_MAX_ATOMS = 64
+
+
+def _atom(node: CExpr) -> _Atom | None:
+    """The table form of a check, when its generated code is a plain ``==``/``in``/``startswith``/
+    ``endswith``/substring test on the field's own value (see ``Generator.condition``)."""
+    if not isinstance(node, Check) or node.rhs is not None or not isinstance(node.lhs, FieldOperand):
+        return None
+    bound = node.lhs.bound
+    if bound.is_list or bound.multi is not None or not node.values:
+        return None
+    is_string = bound.type in STRING_TYPES
+    op, modifier = node.op, node.modifier
+    exact_ok = is_string or family(bound.type) is Family.BOOL or int_spec(bound.type) is not None
+    if exact_ok and ((op in ops.EQ_OPS and modifier in (None, "anyof")) or (op == "in" and modifier is None)):
+        return _Atom(bound, "exact", tuple(node.values))
+    if not is_string or modifier not in (None, "anyof") or (modifier is None and len(node.values) != 1):
+        return None
+    if op == "startswith":
+        return _Atom(bound, "prefix", tuple(node.values))
+    if op == "endswith":
+        return _Atom(bound, "suffix", tuple(node.values))
+    if op == "contains" and modifier is None:
+        return _Atom(bound, "contains", tuple(node.values))
+    if op == "glob" and modifier is None:
+        # A case-sensitive glob matches only values starting with its literal head.
+        pattern = node.values[0]
+        head = pattern[: min((pattern.index(c) for c in "*?[\\" if c in pattern), default=len(pattern))]
+        if head and head != pattern:
+            return _Atom(bound, "prefix", (head,), exact=False)
+    return None
+
+
+def _atoms_score(atoms: Sequence[_Atom]) -> tuple[int, int, int]:
+    return (max(_KIND_RANK[a.kind] for a in atoms), len({a.bound.key for a in atoms}), len(atoms))
+
+
+def _necessary(node: CExpr, depth: int = 0) -> tuple[list[_Atom], bool] | None:
+    """Atoms whose disjunction ``node`` implies, and whether it is equivalent to ``node``."""
+    atom = _atom(node)
+    if atom is not None:
+        return [atom], atom.exact
+    if depth > 8:
+        return None
+    if isinstance(node, COr):
+        atoms: list[_Atom] = []
+        exact = True
+        for child in node.children:
+            found = _necessary(child, depth + 1)
+            if found is None:
+                return None
+            atoms.extend(found[0])
+            exact = exact and found[1]
+        if len(atoms) > _MAX_ATOMS or sum(1 for a in atoms if a.kind == "contains") > _MAX_CONTAINS:
+            return None
+        return atoms, exact
+    if isinstance(node, CAnd):
+        options = [found for found in (_necessary(c, depth + 1) for c in node.children) if found is not None]
+        if not options:
+            return None
+        return min(options, key=lambda o: _atoms_score(o[0]))[0], False
+    return None
+
+
+def _prefix_mask(items: tuple[tuple[str, int], ...], value: str) -> int:
+    mask = 0
+    for prefix, bits in items:
+        if value.startswith(prefix):
+            mask |= bits
+    return mask
+
+
+def _suffix_mask(items: tuple[tuple[str, int], ...], value: str) -> int:
+    mask = 0
+    for suffix, bits in items:
+        if value.endswith(suffix):
+            mask |= bits
+    return mask
+
+
+class _Dimension:
+    """Rules constrained by atoms on one set of fields: per field, the lookup tables."""
+
+    def __init__(self, fields: tuple[str, ...]) -> None:
+        self.fields = fields
+        self.bounds: dict[str, BoundField] = {}
+        self.members = 0
+        self.exact_only = True
+        self.tables: dict[tuple[str, str], dict[Any, int]] = {}
+
+    def add(self, atoms: Sequence[_Atom], bit: int) -> None:
+        self.members |= 1 << bit
+        for atom in atoms:
+            self.bounds.setdefault(atom.bound.key, atom.bound)
+            self.exact_only = self.exact_only and atom.kind == "exact"
+            table = self.tables.setdefault((atom.bound.key, atom.kind), {})
+            for value in atom.values:
+                table[value] = table.get(value, 0) | (1 << bit)
+
+
+class _Analysis:
+    """A bucket's rules as conjunct lists over interned subtrees, and their dimensions."""
+
+    def __init__(self, roots: Sequence[Folded]) -> None:
+        self.interner = _Interner()
+        self.always: list[int] = []
+        self.rules: list[_Rule] = []
+        for bit, root in enumerate(roots):
+            if root is True:
+                self.always.append(bit)
+            elif root is not False:
+                self.interner.intern(root)
+                terms = list(dict.fromkeys(self.interner.of[id(c)] for c in conjuncts(root)))
+                self.rules.append(_Rule(bit, terms))
+        self.everyone = sum(1 << r.bit for r in self.rules)
+        # Dimensions: each rule's terms that table lookups decide (or imply), grouped by the
+        # fields they read.  ``c`` starts with every rule and each dimension keeps only the rules
+        # whose looked-up condition holds (or that say nothing about those fields).
+        dims: dict[tuple[str, ...], _Dimension] = {}
+        for r in self.rules:
+            taken: dict[tuple[str, ...], tuple[Any, ...]] = {}
+            for t in r.terms:
+                found = _necessary(self.interner.nodes[t])
+                if found is None:
+                    continue
+                atoms, exact = found
+                key = tuple(sorted({a.bound.key for a in atoms}))
+                score = (not exact, _atoms_score(atoms))
+                if key not in taken or score < taken[key][0]:
+                    taken[key] = (score, t, atoms, exact)
+            for key, (_, t, atoms, exact) in taken.items():
+                dims.setdefault(key, _Dimension(key)).add(atoms, r.bit)
+                if exact:
+                    r.terms = [x for x in r.terms if x != t]
+        self.dims = sorted(dims.values(), key=lambda d: (not d.exact_only, -d.members.bit_count(), d.fields))
+
+
+def bucket_dimensions(roots: Sequence[Folded]) -> tuple[tuple[tuple[str, ...], tuple[BoundField, ...]], ...]:
+    """The dimensions of a bucket (in default order): their keys and the fields they read."""
+    return tuple((d.fields, tuple(d.bounds[k] for k in d.fields)) for d in _Analysis(roots).dims)
+
+
 def generate_bucket(
     roots: Sequence[Folded],
     *,
-    struct: Mapping[str, str] | None = None,
+    struct: StructLayout | None = None,
     name: str = "_bucket",
+    mode: str = "full",
+    order: Sequence[tuple[str, ...]] | None = None,
 ) -> BucketSource:
-    """Source of ``name(ev) -> int`` for rules ``roots`` (already folded for the bucket's type).
+    """Source of ``name(ev)`` for rules ``roots`` (already folded for the bucket's type).
 
-    Bit ``i`` of the result is set when ``roots[i]`` matches.  ``struct`` selects struct mode
-    (see ``Generator``).
+    ``mode``: ``"full"`` returns the match mask (bit ``i`` set when ``roots[i]`` matches);
+    ``"probe"`` returns the tuple of every dimension's mask of still-possible rules (for
+    learning which lookups reject most events); ``"filter"`` evaluates only the dimensions in
+    ``order`` and returns the mask of rules still possible (0: no rule can match; a rule that is
+    always true makes it non-zero).  ``order`` restricts the dimensions to those listed, in
+    that order, in every mode.  ``struct`` selects struct mode (see ``Generator``).
     """
     gen = Generator(struct)
     gen.module.namespace["_alower"] = ops.ascii_lower
-    interner = _Interner()
-    always: list[int] = []
-    rules: list[_Rule] = []
-    for bit, root in enumerate(roots):
-        if root is True:
-            always.append(bit)
-        elif root is False:
-            continue
-        else:
-            assert not isinstance(root, bool)
-            interner.intern(root)
-            terms = list(dict.fromkeys(interner.of[id(c)] for c in conjuncts(root)))
-            rules.append(_Rule(bit, terms))
+    plan = _Analysis(roots)
+    interner, rules, always = plan.interner, plan.rules, plan.always
     live = tuple(sorted(always + [r.bit for r in rules]))
+    dims = plan.dims
+    if order is not None:
+        rank = {key: i for i, key in enumerate(order)}
+        chosen = [d for d in dims if d.fields in rank]
+        chosen.sort(key=lambda d: rank[d.fields])
+        dims = chosen
+    fn = _Function(gen.module, name)
+    gen.main = fn
+    lines = fn.lines
+    if mode == "probe":
+        masks = _emit_dimensions(gen, fn, dims, plan.everyone, probe=True)
+        lines.append(f"return ({', '.join(masks)}{',' if len(masks) == 1 else ''})")
+        return _finish(gen, fn, [], name, interner, live, dims)
+    if mode == "filter":
+        lines.append("m = 0")
+        if always:
+            lines.append(f"return {sum(1 << b for b in always)}")
+        else:
+            _emit_dimensions(gen, fn, dims, plan.everyone)
+            lines.append("return c")
+        return _finish(gen, fn, [], name, interner, live, dims)
     tree = _group(rules, None, 0)
 
     # Count how often each subtree would be emitted, to decide what to memoise.
@@ -278,8 +461,6 @@ def generate_bucket(
                 uses.update(_walk_ids(interner, t))
 
     count(tree)
-    fn = _Function(gen.module, name)
-    gen.main = fn
     memo_vars: dict[int, str] = {
         sid: f"s{sid}" for sid, n in sorted(uses.items()) if n > 1 and _worth_sharing(interner.nodes[sid])
     }
@@ -289,14 +470,20 @@ def generate_bucket(
         if var is not None:
             gen.shared[node_id] = var
 
-    lines = fn.lines
     lines.append("m = 0")
     if always:
         lines.append(f"m |= {sum(1 << b for b in always)}")
-    first = _first_term(tree)
-    if first is not None:
-        for bound in _certain_fields(interner.nodes[first]):
-            fn.preload(bound)
+    if not rules:
+        lines.append("return m")
+    else:
+        _emit_dimensions(gen, fn, dims, plan.everyone)
+        if not dims:
+            first = _first_term(tree)
+            if first is not None:
+                for bound in _certain_fields(interner.nodes[first]):
+                    fn.preload(bound)
+
+    tree_starts = len(lines)
 
     def term(sid: int) -> str:
         return gen.expr(interner.nodes[sid], fn, 1)
@@ -304,27 +491,84 @@ def generate_bucket(
     def emit(group: _Group, indent: str) -> None:
         body = indent
         if group.gate is not None:
-            lines.append(f"{indent}if {term(group.gate)}:")
+            lines.append(f"{indent}if c & {_mask_of(group)} and ({term(group.gate)}):")
             body = indent + "    "
-            if not group.groups and not group.rules:
-                lines.append(f"{body}pass")
         for sub in group.groups:
             emit(sub, body)
         for r in group.rules:
-            if not r.terms:
-                lines.append(f"{body}m |= {1 << r.bit}")
-            else:
-                cond = " and ".join(f"({term(t)})" for t in r.terms)
-                lines.append(f"{body}if {cond}:")
-                lines.append(f"{body}    m |= {1 << r.bit}")
+            conds = [f"c & {1 << r.bit}", *(f"({term(t)})" for t in r.terms)]
+            lines.append(f"{body}if {' and '.join(conds)}:")
+            lines.append(f"{body}    m |= {1 << r.bit}")
 
-    emit(tree, "")
+    if rules:
+        emit(tree, "")
     lines.append("return m")
-    main = fn.source(list(memo_vars.values()))
+    lazy_before = any(v in line for line in lines[:tree_starts] for v in fn.lazy)
+    return _finish(gen, fn, list(memo_vars.values()), name, interner, live, dims,
+                   None if lazy_before else tree_starts)
+
+
+def _finish(gen: Generator, fn: _Function, memo_vars: list[str], name: str, interner: _Interner,
+            live: tuple[int, ...], dims: Sequence[_Dimension], init_at: int | None = None) -> BucketSource:
+    main = fn.source(memo_vars, init_at)
     module = gen.module
     text = "\n\n".join(p for p in ("\n".join(module.const_notes), *module.helpers, main) if p) + "\n"
-    fields = tuple(_fields_of(interner))
-    return BucketSource(text, module.namespace, name, fields, live)
+    return BucketSource(text, module.namespace, name, bucket_fields(list(interner.nodes.values())), live,
+                        tuple(d.fields for d in dims))
+
+
+def _mask_of(group: _Group) -> int:
+    mask = 0
+    for r in group.rules:
+        mask |= 1 << r.bit
+    for sub in group.groups:
+        mask |= _mask_of(sub)
+    return mask
+
+
+def _emit_dimensions(gen: Generator, fn: _Function, dims: Sequence[_Dimension], everyone: int,
+                     *, probe: bool = False) -> list[str]:
+    """``c``: the rules still possible after the table lookups; return early when none is.
+    ``probe``: compute every dimension's mask into its own variable (returned), no early return."""
+    const = gen.module.const
+    lines = fn.lines
+    lines.append(f"c = {everyone}")
+    masks: list[str] = []
+    for dim in dims:
+        lines.append("d = 0")
+        for key in dim.fields:
+            # Read (and normalise) the field here, once: later uses take the variable as it is.
+            fn.preload(dim.bounds[key])
+            value = fn.field_expr(dim.bounds[key])
+            if not value.isidentifier():
+                lines.append(f"{gen.temp()} = {value}")
+                value = f"t{gen._tmp}"
+            exact = dim.tables.get((key, "exact"))
+            if exact:
+                lines.append(f"d |= {const(exact, 'X', note=f'<{len(exact)} values of {key}>')}.get({value}, 0)")
+            rest = [(kind, dim.tables[(key, kind)]) for kind in ("prefix", "suffix", "contains")
+                    if (key, kind) in dim.tables]
+            if not rest:
+                continue
+            lines.append(f"if {value} is not None:")
+            for kind, table in rest:
+                if kind == "contains":
+                    for needle, bits in sorted(table.items()):
+                        lines.append(f"    if {const(needle)} in {value}:")
+                        lines.append(f"        d |= {bits}")
+                    continue
+                helper, method = (_prefix_mask, "startswith") if kind == "prefix" else (_suffix_mask, "endswith")
+                items = tuple(sorted(table.items()))
+                lines.append(f"    if {value}.{method}({const(tuple(v for v, _ in items))}):")
+                lines.append(f"        d |= {const(helper, f'_{kind}', note=f'<{kind} mask>')}({const(items)}, {value})")
+        if probe:
+            masks.append(gen.temp())
+            lines.append(f"{masks[-1]} = d | {everyone & ~dim.members}")
+            continue
+        lines.append(f"c &= d | {everyone & ~dim.members}")
+        lines.append("if not c:")
+        lines.append("    return m")
+    return masks
 
 
 def _first_term(group: _Group) -> int | None:
@@ -337,15 +581,21 @@ def _first_term(group: _Group) -> int | None:
     return None
 
 
-def _fields_of(interner: _Interner) -> Iterator[BoundField]:
-    seen: set[str] = set()
-    for node in interner.nodes.values():
+def bucket_fields(roots: Sequence[Folded]) -> tuple[BoundField, ...]:
+    """The fields some conditions read, one per key, in first-seen order."""
+    seen: dict[str, BoundField] = {}
+    stack: list[CExpr] = [r for r in reversed(roots) if not isinstance(r, bool)]
+    while stack:
+        node = stack.pop()
         if isinstance(node, Check):
             for operand in (node.lhs, node.rhs):
                 for bound in _operand_fields(operand):
-                    if bound.key not in seen:
-                        seen.add(bound.key)
-                        yield bound
+                    seen.setdefault(bound.key, bound)
+        elif isinstance(node, CNot):
+            stack.append(node.child)
+        else:
+            stack.extend(reversed(node.children))
+    return tuple(seen.values())
 
 
 def _operand_fields(operand: Any) -> Iterator[BoundField]:

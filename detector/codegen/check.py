@@ -12,7 +12,7 @@ and collects the compiler's warnings.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -46,6 +46,8 @@ from detector.language.ast import (
 SINGLE_TRANSFORMERS = frozenset({"tolower", "toupper", "b64", "basename", "len"})
 MULTI_TRANSFORMERS = frozenset({"join", "concat", "getopt"})
 _CMPOP_NAMES = {"regex": "REGEX", "pmatch": "PMATCH"}
+# A constant starting like a transformer call: ``tolower(``...
+_TRANSFORMER_CALLS = tuple(sorted(t + "(" for t in SINGLE_TRANSFORMERS | MULTI_TRANSFORMERS))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -161,15 +163,21 @@ def deep_recursion(depth_hint: int = 0) -> Iterator[None]:
 
 def expr_depth(expr: Expr) -> int:
     """Nesting depth of and/or/not, computed without recursion."""
-    best = 0
+    best = 1
     stack: list[tuple[Expr, int]] = [(expr, 1)]
     while stack:
         node, depth = stack.pop()
-        best = max(best, depth)
-        if isinstance(node, And | Or):
-            stack.extend((c, depth + 1) for c in node.children)
-        elif isinstance(node, Not):
-            stack.append((node.child, depth + 1))
+        kind = node.__class__
+        if kind is And or kind is Or:
+            depth += 1
+            if depth > best:
+                best = depth
+            stack.extend([(c, depth) for c in node.children])  # type: ignore[union-attr]
+        elif kind is Not:
+            depth += 1
+            if depth > best:
+                best = depth
+            stack.append((node.child, depth))  # type: ignore[union-attr]
     return best
 
 
@@ -313,7 +321,7 @@ class _Checker:
             rhs = self.rhs_operand(lhs, op, right)
             return Check(node, lhs, op, node.modifier, rhs=rhs)
         texts = right.items if isinstance(right, ListValue) else (right.text,)
-        values = tuple(self.literal(lhs, op, t, right) for t in texts)
+        values = self.literals(lhs, op, texts, right)
         self.warn_values(op, texts)
         return Check(node, lhs, op, node.modifier, values=values, texts=tuple(texts))
 
@@ -343,34 +351,41 @@ class _Checker:
             )
         return rhs
 
-    def literal(self, lhs: Operand, op: str, text: str, node: Node) -> Any:
+    def literals(self, lhs: Operand, op: str, texts: Sequence[str], node: Node) -> tuple[Any, ...]:
+        """Each right-hand text parsed for the left-hand type; the first bad one raises."""
         ftype = lhs.ftype
-        if ftype is not FieldType.BYTEBUF and "\0" in text:
-            raise self.error("filter error: filter value cannot contain a NUL byte (\\x00)", node)
-        try:
-            if op in ("bcontains", "bstartswith"):
-                return parse_hex_bytes(text)
-            if op == "regex":
-                compile_regex(text)
-                return text
-            value = parse_literal(ftype, text)
-        except LiteralError as exc:
-            raise self.error(str(exc), node) from None
-        if (
+        nul_ok = ftype is FieldType.BYTEBUF
+        event_type = (
             isinstance(lhs, FieldOperand)
             and lhs.name == "evt.type"
             and lhs.bound.arg is None
             and self.source.kind == "syscall"
-            and text not in EVENT_TYPE_NAMES
-        ):
-            raise self.error(f"unknown event type {text}", node)
-        return value
+        )
+        if op in ("bcontains", "bstartswith"):
+            parse: Callable[[str], Any] = parse_hex_bytes
+        elif op == "regex":
+            parse = _checked_regex
+        else:
+            def parse(text: str) -> Any:
+                return parse_literal(ftype, text)
+        values: list[Any] = []
+        for text in texts:
+            if not nul_ok and "\0" in text:
+                raise self.error("filter error: filter value cannot contain a NUL byte (\\x00)", node)
+            try:
+                value = parse(text)
+            except LiteralError as exc:
+                raise self.error(str(exc), node) from None
+            if event_type and text not in EVENT_TYPE_NAMES:
+                raise self.error(f"unknown event type {text}", node)
+            values.append(value)
+        return tuple(values)
 
     def warn_values(self, op: str, texts: Sequence[str]) -> None:
         for text in texts:
             if self.source.field_prefix(text) is not None:
                 self.warnings.append(f"'{text}' may be a valid field misused as a const string value")
-            elif any(text.startswith(t + "(") for t in SINGLE_TRANSFORMERS | MULTI_TRANSFORMERS):
+            elif text.startswith(_TRANSFORMER_CALLS):
                 self.warnings.append(
                     f"'{text}' may be a valid field transformer misused as a const string value"
                 )
@@ -379,6 +394,12 @@ class _Checker:
                     f"regex check with '{text}' may be optimized with simpler operators such as "
                     "'=', 'contains', 'startswith', 'endswith'"
                 )
+
+
+def _checked_regex(pattern: str) -> str:
+    """A ``regex`` operand stays text once RE2 accepts it."""
+    compile_regex(pattern)
+    return pattern
 
 
 def check_expr(expr: Expr, source: str | FieldSource = "syscall", text: str = "") -> Checked:

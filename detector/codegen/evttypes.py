@@ -93,11 +93,17 @@ class _Visitor:
 
     def visit(self, node: Expr, negated: bool) -> frozenset[str]:
         if isinstance(node, And | Or):
+            # Every set here is within ALL, so ALL and NONE are the identities of & and |:
+            # skipping them spares copying the full set for each neutral check.
             intersect = isinstance(node, And) != negated
             result = ALL if intersect else NONE
             for child in node.children:
                 codes = self.visit(child, negated)
-                result = result & codes if intersect else result | codes
+                if intersect:
+                    if codes is not ALL:
+                        result = codes if result is ALL else result & codes
+                elif codes is not NONE:
+                    result = codes if result is NONE else result | codes
             return result
         if isinstance(node, Not):
             return self.visit(node.child, not negated)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from detector.codegen.check import (
@@ -38,6 +38,30 @@ SPLIT_DEPTH = 24
 _INLINE_MODIFIER = 4
 
 
+class FieldNotDecoded(Exception):
+    """Struct mode: the code needs a field the struct was not given (the caller decodes in full)."""
+
+
+def _not_decoded(key: str) -> Any:
+    raise FieldNotDecoded(key)
+
+
+@dataclass(frozen=True, slots=True)
+class StructLayout:
+    """How a struct-mode event holds fields: ``attrs`` maps a key to its attribute; keys in
+    ``raw`` hold the raw JSON scalar (typed by the generated code), the others the field's typed
+    value already (see ``struct_exact``)."""
+
+    attrs: Mapping[str, str]
+    raw: frozenset[str] = frozenset()
+    # Derived fields (by key) computed from these attributes only, each holding a string or
+    # None: checks on them are memoised on those values (``MEMO_LIMIT`` entries per check).
+    derived: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+MEMO_LIMIT = 4096
+
+
 @dataclass(frozen=True, slots=True)
 class Generated:
     source: str
@@ -46,9 +70,9 @@ class Generated:
 
 
 class _Module:
-    def __init__(self, struct: Mapping[str, str] | None = None) -> None:
-        # Struct mode: the event is a decoded struct with one attribute per key (``struct`` maps
-        # key -> attribute); otherwise it is a mapping read with ``.get``.
+    def __init__(self, struct: StructLayout | None = None) -> None:
+        # Struct mode: the event is a decoded struct with one attribute per key; otherwise it is
+        # a mapping read with ``.get``.
         self.struct = struct
         self.namespace: dict[str, Any] = {"_U": _UNSET}
         self.const_notes: list[str] = []
@@ -97,16 +121,23 @@ class _Module:
         return name
 
     def raw_read(self, bound: BoundField, getter: str) -> str:
-        """Code reading the raw value of a plain field: ``getter(key)``, or an attribute in struct mode."""
+        """Code reading the raw value of a plain field: ``getter(key)``, or an attribute in struct
+        mode (a key the struct lacks raises ``FieldNotDecoded``)."""
+        key = bound.loader.key
         if self.struct is not None:
-            return f"ev.{self.struct[bound.loader.key]}"
-        return f"{getter}({bound.loader.key!r})"
+            attr = self.struct.attrs.get(key)
+            if attr is None:
+                return f"{self.const(_not_decoded, '_nd', note='<raise FieldNotDecoded>')}({key!r})"
+            return f"ev.{attr}"
+        return f"{getter}({key!r})"
 
     def exact_attribute(self, bound: BoundField) -> str | None:
         """In struct mode, ``ev.<attr>`` when the struct already holds the field's typed value."""
-        if self.struct is None or not struct_exact(bound):
+        struct = self.struct
+        key = bound.loader.key
+        if struct is None or not struct_exact(bound) or key in struct.raw or key not in struct.attrs:
             return None
-        return f"ev.{self.struct[bound.loader.key]}"
+        return f"ev.{struct.attrs[key]}"
 
     def normalize_lines(self, var: str, bound: BoundField) -> list[str]:
         """Statements turning a raw ``var`` into the field's typed value."""
@@ -192,15 +223,21 @@ class _Function:
             self.lines.extend(body)
         self.loaded.add(var)
 
-    def source(self, extra_init: Sequence[str] = ()) -> str:
+    def source(self, extra_init: Sequence[str] = (), init_at: int | None = None) -> str:
+        """The function's text.  Lazy variables are set to ``_U`` at the top, or before line
+        ``init_at`` when the lines before it never use them (their early returns skip the cost)."""
         head = [f"def {self.name}(ev):"]
         if self.uses_get:
             head.append("    _get = ev.get")
+        inits = []
         if self.lazy:
-            head.append("    " + " = ".join(sorted(self.lazy)) + " = _U")
+            inits.append(" = ".join(sorted(self.lazy)) + " = _U")
         if extra_init:
-            head.append("    " + " = ".join(extra_init) + " = _U")
-        return "\n".join(head + ["    " + line for line in self.lines])
+            inits.append(" = ".join(extra_init) + " = _U")
+        lines = list(self.lines)
+        at = 0 if init_at is None else init_at
+        lines[at:at] = inits
+        return "\n".join(head + ["    " + line for line in lines])
 
 
 def struct_exact(bound: BoundField) -> bool:
@@ -228,12 +265,13 @@ class Generator:
     helper that adds its own running time.
     """
 
-    def __init__(self, struct: Mapping[str, str] | None = None) -> None:
+    def __init__(self, struct: StructLayout | None = None) -> None:
         self.module = _Module(struct)
         self._tmp = 0
         self.shared: dict[int, str] = {}
         self.timers: dict[int, int] = {}
         self.main: _Function | None = None
+        self._memoising = False
 
     def temp(self) -> str:
         self._tmp += 1
@@ -337,6 +375,9 @@ class Generator:
     # -- checks ----------------------------------------------------------------------------------
 
     def check(self, check: Check, fn: _Function) -> str:
+        inputs = self.memo_inputs(check)
+        if inputs is not None:
+            return f"{self.memo_helper(check, inputs)}(ev)"
         lhs = self.operand(check.lhs, fn)
         if check.op == "exists":
             return f"{lhs} is not None"
@@ -352,6 +393,35 @@ class Generator:
             cond = self.multi_helper(check, multi)
             return f"{test} and {cond}({var})"
         return f"{test} and {self.condition(check, var)}"
+
+    def memo_inputs(self, check: Check) -> tuple[str, ...] | None:
+        """Struct mode: the attributes a check on a derived field depends on, when it may be
+        memoised on them (derived fields such as ``fd.ip`` parse addresses: costly, repetitive)."""
+        struct = self.module.struct
+        if struct is None or self._memoising or check.rhs is not None or not isinstance(check.lhs, FieldOperand):
+            return None
+        return struct.derived.get(check.lhs.bound.key)
+
+    def memo_helper(self, check: Check, inputs: tuple[str, ...]) -> str:
+        self._memoising = True
+        try:
+            inner = self.helper(check)
+        finally:
+            self._memoising = False
+        table = self.module.const({}, "_memo", note="<memo table>")
+        name = self.module.fresh("_mc")
+        key = "(" + ", ".join(f"ev.{a}" for a in inputs) + ("," if len(inputs) == 1 else "") + ")"
+        self.module.helpers.append("\n".join([
+            f"def {name}(ev):",
+            f"    k = {key}",
+            f"    r = {table}.get(k, _U)",
+            "    if r is _U:",
+            f"        r = {inner}(ev)",
+            f"        if len({table}) < {MEMO_LIMIT}:",
+            f"            {table}[k] = r",
+            "    return r",
+        ]))
+        return name
 
     def bind_value(self, expr: str, fn: _Function) -> tuple[str, str]:
         """A name holding the value of ``expr`` and the test that it is present."""

@@ -13,13 +13,14 @@ match.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any, Literal
 
 from detector.engine.buckets import Bucket, BucketCache
 from detector.engine.index import EventTypeIndex
+from detector.engine.prefilter import LinePrefilter
 from detector.engine.selection import RuleSelection
 from detector.loader.model import CompiledRule, Ruleset
 from detector.outputs.alert import Alert, default_hostname
@@ -118,6 +119,14 @@ class Engine:
             return None
         return cache.get(evttype)
 
+    def line_prefilter(self) -> LinePrefilter:
+        """A prefilter for ``read_records(..., prefilter=...)``: drops syscall lines no enabled
+        rule can match before they are decoded in full (``detector.engine.prefilter``)."""
+        cache = self._buckets.get("syscall")
+        if cache is None:
+            cache = BucketCache("syscall", EventTypeIndex([]))
+        return LinePrefilter(cache)
+
     @property
     def cache_stats(self) -> dict[str, Any]:
         """Sizes and limits of the engine's caches, per source."""
@@ -149,6 +158,21 @@ class Engine:
                 if self._first:
                     break
         return matched
+
+    def candidates(self, event: Mapping[str, Any], source: str = "syscall") -> tuple[_ActiveRule, ...]:
+        """The enabled rules of ``source`` that ``event``'s type can match, in load order."""
+        cache = self._buckets.get(source)
+        if cache is None:
+            return ()
+        evttype = event.get("evt.type") if source == "syscall" else None
+        return cache.index.for_type(evttype if evttype.__class__ is str else None)
+
+    def alerts_for(self, matched: Sequence[_ActiveRule], event: Mapping[str, Any], source: str) -> list[Alert]:
+        """Alerts for rules found to match ``event`` (as ``process`` renders them)."""
+        if not matched:
+            return []
+        now = time.time_ns()
+        return [self._alert(active, event, source, now) for active in matched]
 
     def process(self, event: Mapping[str, Any], source: str = "syscall") -> list[Alert]:
         """Alerts for one event of ``source``, in rule load order."""

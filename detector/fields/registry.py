@@ -126,6 +126,9 @@ def plain_loader(key: str, info: FieldInfo, *, hex_strings: bool = False) -> Loa
 
 Binder = Callable[[FieldInfo, "str | None", str], BoundField]
 
+# Bound fields a source keeps for reuse (arguments make the set open-ended).
+BOUND_CACHE_SIZE = 4096
+
 
 class FieldSource:
     """The fields of one event source and how to bind them.
@@ -156,12 +159,22 @@ class FieldSource:
         # Longest first, so the first prefix found is the longest (parse_field_name).
         self._dotted = sorted((n for n, i in merged.items() if i.takes_name_arg), key=len, reverse=True)
         self._lengths = sorted({len(n) for n in merged})
+        self._bound: dict[tuple[str, str | None], BoundField] = {}
+        # When every name has a dot, a prefix of a text ends past the text's first dot and
+        # has the same head before it; most constants have no dot or no such head.
+        self._heads: frozenset[str] | None = (
+            frozenset(n[:n.index(".")] for n in merged) if all("." in n for n in merged) else None)
 
     def __repr__(self) -> str:
         return f"FieldSource({self.name!r}, {len(self.fields)} fields)"
 
     def field_prefix(self, text: str) -> str | None:
         """The shortest field name ``text`` starts with, if any (libsinsp's prefix match)."""
+        heads = self._heads
+        if heads is not None:
+            dot = text.find(".")
+            if dot == -1 or text[:dot] not in heads:
+                return None
         fields = self.fields
         for length in self._lengths:
             if length > len(text):
@@ -198,11 +211,21 @@ class FieldSource:
         return info, arg, text
 
     def bind(self, name: str, arg: str | None) -> BoundField:
-        info, argument, key = self.resolve(name, arg)
-        binder = self._binders.get(info.name)
-        if binder is not None:
-            return binder(info, argument, key)
-        return BoundField(info, argument, key, self.name, plain_loader(key, info))
+        # Bound fields are immutable and a field as written always binds the same way, so
+        # they are shared: compiling a ruleset binds the same few hundred fields thousands
+        # of times.  Failures are not kept (their exceptions get located by the caller).
+        found = self._bound.get((name, arg))
+        if found is None:
+            info, argument, key = self.resolve(name, arg)
+            binder = self._binders.get(info.name)
+            if binder is not None:
+                found = binder(info, argument, key)
+            else:
+                found = BoundField(info, argument, key, self.name, plain_loader(key, info))
+            if len(self._bound) >= BOUND_CACHE_SIZE:
+                self._bound.clear()
+            self._bound[(name, arg)] = found
+        return found
 
 
 @functools.cache

@@ -81,6 +81,11 @@ class FieldType(enum.Enum):
     ENUMFLAGS16 = "ENUMFLAGS16"
     ENUMFLAGS32 = "ENUMFLAGS32"
 
+    # Members are singletons compared by identity, so the identity hash is exact and,
+    # unlike Enum's (a Python-level hash of the name), costs nothing in the many type
+    # tables looked up while compiling conditions.
+    __hash__ = object.__hash__
+
 
 class Family(enum.Enum):
     """The comparison family a type belongs to (``flt_is_comparable``)."""
@@ -91,6 +96,8 @@ class Family(enum.Enum):
     BUFFER = "buffer"
     IP = "ip"
     OTHER = "other"
+
+    __hash__ = object.__hash__  # as FieldType's
 
 
 # (bits, signed) of the integer types, by the width flt_compare casts them through.

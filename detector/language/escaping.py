@@ -63,7 +63,7 @@ def unescape(quoted: str) -> str:
 
 def needs_quotes(value: str) -> bool:
     """Whether libsinsp's ``escape_str`` would quote ``value``."""
-    return any(ch in _QUOTE_TRIGGERS for ch in value)
+    return not _QUOTE_TRIGGERS.isdisjoint(value)
 
 
 def quote(value: str) -> str:

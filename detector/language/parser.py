@@ -44,6 +44,7 @@ from detector.language.ast import (
     Value,
 )
 from detector.language.escaping import EscapeError, unescape
+from detector.language.lalr import GROUP_PRECEDERS, OPENER_COST, Tables, run
 
 GRAMMAR_PATH: Final = Path(__file__).resolve().parents[2] / "grammar" / "condition.lark"
 FALCO_MAX_DEPTH: Final = 1000
@@ -147,13 +148,13 @@ class _Builder(Transformer[Token, _Built]):
 
     def targ(self, c: list[Any]) -> _Built:
         item = c[0]
-        if isinstance(item, Token):
+        if not isinstance(item, tuple):
             return _value(item), 1
         return item[0], 1 + item[1]
 
     def tlarg(self, c: list[Any]) -> _Built:
         item = c[0]
-        if isinstance(item, Token):
+        if not isinstance(item, tuple):
             return _value(item), 0
         built: _Built = item
         return built
@@ -172,7 +173,7 @@ class _Builder(Transformer[Token, _Built]):
     def _scalar_rhs(self, c: list[Any]) -> _Built:
         # parse_*_value_or_transformer, then try_parse_transformer_or_val
         item = c[0]
-        if isinstance(item, Token):
+        if not isinstance(item, tuple):
             return _value(item), 2
         return item[0], 2 + item[1]
 
@@ -181,7 +182,7 @@ class _Builder(Transformer[Token, _Built]):
 
     def list_rhs(self, c: list[Any]) -> _Built:
         item = c[0]
-        if isinstance(item, Token):
+        if not isinstance(item, tuple):
             return _value(item), 2
         if isinstance(item[0], ListValue):
             return item[0], 2
@@ -189,7 +190,7 @@ class _Builder(Transformer[Token, _Built]):
 
     def list_value(self, c: list[Any]) -> _Built:
         item = c[0]
-        if isinstance(item, Token):
+        if not isinstance(item, tuple):
             return _value(item), 2
         return item[0], 2
 
@@ -293,12 +294,13 @@ def _lark() -> Lark:
     )
 
 
-# --------------------------------------------------------------------------
-# Depth lower bound while streaming: the fewest libsinsp levels each still-open
-# construct has cost (see module docstring).
-
-_GROUP_PRECEDERS: Final = frozenset({"AND", "OR", "NOT", "LPAREN", "NOT_PAREN", "AND_PAREN", "OR_PAREN"})
-_OPENER_COST: Final = {"NOT_PAREN": 4, "AND_PAREN": 3, "OR_PAREN": 2, "TRANSFORMER_OPEN": 2, "VAL_OPEN": 1}
+@functools.cache
+def _tables() -> Tables | None:
+    """The fast driver's view of the parser, or ``None`` if this Lark's internals differ."""
+    try:
+        return Tables.from_lark(_lark(), unescaped=frozenset({"QUOTED", "ARG_QUOTED"}), unescape=unescape)
+    except (LookupError, AttributeError, TypeError):
+        return None
 
 
 def parse(text: str, *, max_depth: int = FALCO_MAX_DEPTH) -> Expr:
@@ -310,6 +312,17 @@ def parse(text: str, *, max_depth: int = FALCO_MAX_DEPTH) -> Expr:
     """
     if not text:
         raise ConditionSyntaxError("filter input string is empty", text, 0)
+    tables = _tables()
+    if tables is not None:
+        built = run(tables, text, max_depth)
+        if built is not None and built[1] < max_depth:
+            fast: Expr = built[0]
+            return fast
+    return _parse_with_lark(text, max_depth)
+
+
+def _parse_with_lark(text: str, max_depth: int) -> Expr:
+    """Lark's interactive parser, which also words every error."""
     interactive = _lark().parse_interactive(text)
     open_costs: list[int] = []
     bound = 0
@@ -321,9 +334,9 @@ def parse(text: str, *, max_depth: int = FALCO_MAX_DEPTH) -> Expr:
             kind = token.type
             cost = -1
             if kind == "LPAREN":
-                cost = 5 if last is None or last.type in _GROUP_PRECEDERS else 0
-            elif kind in _OPENER_COST:
-                cost = _OPENER_COST[kind]
+                cost = 5 if last is None or last.type in GROUP_PRECEDERS else 0
+            elif kind in OPENER_COST:
+                cost = OPENER_COST[kind]
             elif kind == "RPAREN" and open_costs:
                 bound -= open_costs.pop()
             if cost >= 0:

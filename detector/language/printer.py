@@ -130,14 +130,51 @@ def _parts(node: Node, where: str, exact: bool) -> list[_Part]:
     raise TypeError(f"not a condition AST node: {type(node).__name__}")
 
 
+def _check_text(node: BinaryCheck | UnaryCheck, exact: bool) -> str | None:
+    """A check on a plain field written in one go (most checks), or ``None`` for the general way."""
+    left = node.left
+    if left.__class__ is not FieldRef:
+        return None
+    head = left.name + _arg_text(left.arg, exact)  # type: ignore[union-attr]
+    if node.__class__ is UnaryCheck:
+        return f"{head} {node.op}"
+    right = node.right  # type: ignore[union-attr]
+    modifier = node.modifier  # type: ignore[union-attr]
+    middle = f" {node.op} {modifier} " if modifier else f" {node.op} "
+    if right.__class__ is ListValue:
+        return head + middle + "(" + ", ".join(_value_text(v, _STR, exact) for v in right.items) + ")"
+    if right.__class__ is Value:
+        return head + middle + _value_text(right.text, _rhs_context(node), exact)  # type: ignore[arg-type]
+    return None
+
+
 def as_string(node: Node, *, exact: bool = False) -> str:
     """The condition text of ``node`` (see the module docstring for ``exact``)."""
     out: list[str] = []
     stack: list[_Part] = [(node, _STR)]
     while stack:
         item = stack.pop()
-        if isinstance(item, str):
-            out.append(item)
+        if item.__class__ is str:
+            out.append(item)  # type: ignore[arg-type]
             continue
-        stack.extend(reversed(_parts(item[0], item[1], exact)))
+        current, where = item  # type: ignore[misc]
+        kind = current.__class__
+        # the boolean skeleton and plain checks directly; the rest through _parts
+        if kind is And or kind is Or:
+            children = current.children
+            if children:
+                word = " and " if kind is And else " or "
+                stack.append(")")
+                for child in reversed(children[1:]):
+                    stack.append((child, _STR))
+                    stack.append(word)
+                stack.append((children[0], _STR))
+                out.append("(")
+                continue
+        elif kind is BinaryCheck or kind is UnaryCheck:
+            text = _check_text(current, exact)
+            if text is not None:
+                out.append(text)
+                continue
+        stack.extend(reversed(_parts(current, where, exact)))
     return "".join(out)

@@ -215,35 +215,43 @@ def substitute_expanded(expr: Expr, expanded: Mapping[str, Expr]) -> Expr:
     """``expr`` with references replaced from ``expanded`` (bodies already expanded).
 
     Only the referring condition's and/or/not skeleton is rebuilt, bottom-up and
-    without recursion; untouched subtrees are shared.
+    without recursion; untouched subtrees (and every check) are shared.
     """
-    if isinstance(expr, MacroRef):
-        return expanded[expr.name]
-    if not isinstance(expr, And | Or | Not):
+    kind = expr.__class__
+    if kind is MacroRef:
+        return expanded[expr.name]  # type: ignore[union-attr]
+    if kind is not And and kind is not Or and kind is not Not:
         return expr
-    # post-order rebuild of the boolean skeleton
-    results: dict[int, Expr] = {}
-    stack: list[tuple[Expr, bool]] = [(expr, False)]
-    while stack:
-        node, ready = stack.pop()
-        if isinstance(node, MacroRef):
-            results[id(node)] = expanded[node.name]
+    # Frames of the skeleton walk: a node, its children, the rebuilt ones so far and
+    # whether any of them changed.
+    frames: list[tuple[Expr, tuple[Expr, ...], list[Expr]]] = [(expr, _children(expr), [])]
+    changed: list[bool] = [False]
+    while True:
+        node, kids, done = frames[-1]
+        if len(done) < len(kids):
+            kid = kids[len(done)]
+            kid_kind = kid.__class__
+            if kid_kind is MacroRef:
+                done.append(expanded[kid.name])  # type: ignore[union-attr]
+                changed[-1] = True
+            elif kid_kind is And or kid_kind is Or or kid_kind is Not:
+                frames.append((kid, _children(kid), []))
+                changed.append(False)
+            else:
+                done.append(kid)
             continue
-        kids = _children(node)
-        if not kids:
-            results[id(node)] = node
-            continue
-        if not ready:
-            stack.append((node, True))
-            stack.extend((kid, False) for kid in kids)
-            continue
-        new_kids = tuple(results[id(kid)] for kid in kids)
-        if all(new is old for new, old in zip(new_kids, kids, strict=True)):
-            results[id(node)] = node
-        elif isinstance(node, Not):
-            results[id(node)] = Not(new_kids[0], span=node.span)
-        elif isinstance(node, And):
-            results[id(node)] = And(new_kids, span=node.span)
+        frames.pop()
+        rebuilt: Expr
+        if not changed.pop():
+            rebuilt = node
+        elif node.__class__ is Not:
+            rebuilt = Not(done[0], span=node.span)
+        elif node.__class__ is And:
+            rebuilt = And(tuple(done), span=node.span)
         else:
-            results[id(node)] = Or(new_kids, span=node.span)
-    return results[id(expr)]
+            rebuilt = Or(tuple(done), span=node.span)
+        if not frames:
+            return rebuilt
+        frames[-1][2].append(rebuilt)
+        if rebuilt is not node:
+            changed[-1] = True

@@ -11,17 +11,28 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from detector.codegen import CompiledCondition
-from detector.language.ast import BinaryCheck, Expr, FieldRef, ListValue, MacroRef, Node, Transform, Value
+from detector.language.ast import (
+    And,
+    BinaryCheck,
+    Expr,
+    FieldRef,
+    ListValue,
+    MacroRef,
+    Node,
+    Or,
+    Transform,
+    Value,
+)
 from detector.loader import codes
 from detector.loader.collector import Collector
 from detector.loader.context import Context, SourcedText
 from detector.loader.exceptions import build_condition, exception_fields
 from detector.loader.expand import expand_resolved, expanded_size
 from detector.loader.infos import ExceptionInfo, MacroInfo, RuleInfo
-from detector.loader.listsub import Substituted, substitute_lists
+from detector.loader.listsub import ListTable, Substituted
 from detector.loader.model import (
     CompiledList,
     CompiledMacro,
@@ -37,6 +48,7 @@ from detector.loader.toolchain import (
     ToolError,
     as_string,
     check_output,
+    children,
     compile_condition,
     expand_macros,
     macro_refs,
@@ -57,38 +69,116 @@ def _is_unknown_error(message: str) -> bool:
     return any(marker in message for marker in _UNKNOWN_MARKERS)
 
 
+# Entries each memo of a ``CompileCache`` keeps before starting over: far more than the
+# upstream rules need, small enough that a long-lived loader cannot grow without bound.
+MEMO_LIMIT: Final = 16384
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(memo) >= MEMO_LIMIT:
+        memo.clear()
+    memo[key] = value
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A condition's AST and the macros it names (sorted)."""
+
+    expr: Expr
+    refs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Expansion:
+    """One macro expansion, kept with the objects its key names by ``id`` (so the ids stay theirs)."""
+
+    expr: Expr
+    bodies: tuple[Expr, ...]
+    result: Expr
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """What the compiler needs from an expanded condition: its text and its warnings' causes."""
+
+    expr: Expr
+    printed: str
+    deprecated: tuple[str, ...]
+    unsafe_na: bool
+
+
 @dataclass(slots=True)
 class CompileCache:
-    """Parses and compilations reused across the recompilation after each loaded file."""
+    """Work reused across the recompilation after each loaded file.
 
-    parsed: dict[str, Expr | ToolError] = field(default_factory=dict)
+    Every entry is keyed by what determines it: a text, or the identities of the
+    (immutable) ASTs it was computed from.  Parses are shared by equal texts, so
+    a rule or macro whose text and referenced macros did not change expands to
+    the very same AST object, and everything computed from that is reused too.
+    """
+
+    parsed: dict[str, Parsed | ToolError] = field(default_factory=dict)
     outputs: dict[tuple[str, str], ToolError | None] = field(default_factory=dict)
     substituted: dict[str, Substituted] = field(default_factory=dict)
     lists_signature: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    list_table: ListTable = field(default_factory=lambda: ListTable(()))
+    expansions: dict[tuple[int, ...], _Expansion] = field(default_factory=dict)
+    expanded_facts: dict[int, _Facts] = field(default_factory=dict)
     compiled: dict[tuple[str, str], tuple[CompiledCondition, tuple[CompilerWarning, ...]] | ToolError] = field(
         default_factory=dict)
 
-    def parse(self, text: str) -> Expr:
+    def parse(self, text: str) -> Parsed:
         hit = self.parsed.get(text)
         if hit is None:
             try:
-                hit = parse(text)
+                expr = parse(text)
+                hit = Parsed(expr, tuple(sorted(macro_refs(expr))))
             except ToolError as exc:
                 hit = exc
-            self.parsed[text] = hit
+            _remember(self.parsed, text, hit)
         if isinstance(hit, ToolError):
             raise hit
         return hit
 
-    def substitute(self, text: str, lists: dict[str, tuple[str, ...]]) -> Substituted:
-        """List substitution, reused while the lists stay the same."""
+    def use_lists(self, lists: dict[str, tuple[str, ...]]) -> None:
+        """The lists of this compilation; substitutions are reused while they stay the same."""
         signature = tuple(lists.items())
         if signature != self.lists_signature:
             self.lists_signature = signature
+            self.list_table = ListTable(signature)
             self.substituted.clear()
+
+    def substitute(self, text: str) -> Substituted:
+        """List substitution with the lists given to ``use_lists``."""
         hit = self.substituted.get(text)
         if hit is None:
-            hit = self.substituted[text] = substitute_lists(text, lists.items())
+            hit = self.list_table.substitute(text)
+            _remember(self.substituted, text, hit)
+        return hit
+
+    def expand(self, expr: Expr, refs: tuple[str, ...], resolved: Mapping[str, Expr],
+               sizes: Mapping[str, int], max_nodes: int) -> tuple[Expr, int] | None:
+        """``expand_resolved``, reused for the same AST and the same expanded macro bodies."""
+        if len(resolved) != len(refs):
+            return expand_resolved(expr, resolved, sizes, max_nodes=max_nodes)
+        bodies = tuple(resolved[r] for r in refs)
+        key = (id(expr), max_nodes, *map(id, bodies))
+        hit = self.expansions.get(key)
+        if hit is not None:
+            return hit.result, hit.size
+        fast = expand_resolved(expr, resolved, sizes, max_nodes=max_nodes)
+        if fast is not None:
+            _remember(self.expansions, key, _Expansion(expr, bodies, fast[0], fast[1]))
+        return fast
+
+    def facts(self, expr: Expr) -> _Facts:
+        """The canonical text of an expanded condition and the fields its warnings are about."""
+        hit = self.expanded_facts.get(id(expr))
+        if hit is None:
+            deprecated, unsafe = _warning_causes(expr)
+            hit = _Facts(expr, as_string(expr), deprecated, unsafe)
+            _remember(self.expanded_facts, id(expr), hit)
         return hit
 
     def check_output(self, fmt: str, source: str) -> None:
@@ -96,16 +186,17 @@ class CompileCache:
         if key not in self.outputs:
             try:
                 check_output(fmt, source)
-                self.outputs[key] = None
+                result = None
             except ToolError as exc:
-                self.outputs[key] = exc
+                result = exc
+            _remember(self.outputs, key, result)
         hit = self.outputs[key]
         if hit is not None:
             raise hit
 
     def compile(self, expr: Expr, printed: str, source: str,
                 text: str) -> tuple[CompiledCondition, tuple[CompilerWarning, ...]]:
-        # Keyed by the canonical text, not the AST: hashing a deeply nested AST recurses.
+        # Keyed by the canonical text, not the AST: hashing a deeply nested AST walks it.
         key = (source, printed)
         hit = self.compiled.get(key)
         if hit is None:
@@ -113,7 +204,7 @@ class CompileCache:
                 hit = compile_condition(expr, source=source, text=text)
             except ToolError as exc:
                 hit = exc
-            self.compiled[key] = hit
+            _remember(self.compiled, key, hit)
         if isinstance(hit, ToolError):
             raise hit
         return hit
@@ -230,9 +321,10 @@ class Compiler:
                 else:
                     items.append(item)
             self.lists[name] = tuple(items)
+        self.cache.use_lists(self.lists)
 
     def _substitute(self, text: str) -> Substituted:
-        sub = self.cache.substitute(text, self.lists)
+        sub = self.cache.substitute(text)
         self.used_lists |= sub.used
         return sub
 
@@ -240,10 +332,13 @@ class Compiler:
 
     def _compile_macros(self) -> None:
         conditions: dict[str, _Condition] = {}
+        refs: dict[str, tuple[str, ...]] = {}
         for name, info in self.col.macros.items():
             cond = _Condition(info.cond, self._substitute(info.cond.text))
             try:
-                self.parsed_macros[name] = self.cache.parse(cond.substituted.text)
+                parsed = self.cache.parse(cond.substituted.text)
+                self.parsed_macros[name] = parsed.expr
+                refs[name] = parsed.refs
                 conditions[name] = cond
             except ToolError as exc:
                 self.broken_macros.add(name)
@@ -254,20 +349,22 @@ class Compiler:
             info = infos[name]
             visible = _Visible(self, info.visibility)
             try:
-                self.expanded_macros[name] = self._expand(expr, visible, name)
+                self.expanded_macros[name] = self._expand(expr, refs[name], visible, name)
             except ToolError as exc:
                 self.broken_macros.add(name)
                 if exc.macro is None or exc.macro not in self.broken_macros or exc.macro == name:
                     self._guard(self._macro_error(exc, expr, conditions[name], info))
                 continue
-            self.used_macros |= macro_refs(expr)
+            self.used_macros.update(refs[name])
 
-    def _expand(self, expr: Expr, visible: Mapping[str, Expr], name: str | None) -> Expr:
-        """``expr`` expanded with the visible macros; records the size of macro ``name``."""
+    def _expand(self, expr: Expr, refs: tuple[str, ...], visible: Mapping[str, Expr],
+                name: str | None) -> Expr:
+        """``expr`` (naming macros ``refs``) expanded with the visible macros; records the size
+        of macro ``name``."""
         limit = self.options.max_macro_nodes
-        resolved = {r: self.expanded_macros[r] for r in macro_refs(expr)
-                    if r in self.expanded_macros and r in visible and r != name}
-        fast = expand_resolved(expr, resolved, self.macro_sizes, max_nodes=limit)
+        expanded = self.expanded_macros
+        resolved = {r: expanded[r] for r in refs if r in expanded and r in visible and r != name}
+        fast = self.cache.expand(expr, refs, resolved, self.macro_sizes, limit)
         if fast is not None:
             result, size = fast
         else:
@@ -352,20 +449,21 @@ class Compiler:
         output, extra_fields = built
         cond = _Condition(written, self._substitute(written.text))
         try:
-            parsed = self.cache.parse(cond.substituted.text)
+            parsed_refs = self.cache.parse(cond.substituted.text)
         except ToolError as exc:
             raise RuleLoadError(codes.LOAD_ERR_COMPILE_CONDITION, exc.message,
                                 cond.context_at(exc.offset)) from None
-        refs = macro_refs(parsed)
-        if refs & self.broken_macros:
+        parsed, refs = parsed_refs.expr, parsed_refs.refs
+        if self.broken_macros and not self.broken_macros.isdisjoint(refs):
             return None  # the macro's own error is already reported
         try:
-            expr = self._expand(parsed, self.expanded_macros, None)
+            expr = self._expand(parsed, refs, self.expanded_macros, None)
         except ToolError as exc:
             raise self._macro_error(exc, parsed, cond, info) from None
-        self.used_macros |= refs
-        self._condition_warnings(parsed, expr, cond)
-        printed = as_string(expr)
+        self.used_macros.update(refs)
+        facts = self.cache.facts(expr)
+        self._condition_warnings(parsed, facts, cond)
+        printed = facts.printed
         try:
             compiled, warnings = self.cache.compile(expr, printed, info.source, cond.substituted.text)
         except ToolError as exc:
@@ -408,18 +506,10 @@ class Compiler:
 
     # condition warnings (filter_warning_resolver) -----------------------------------------
 
-    def _condition_warnings(self, parsed: Expr, expr: Expr, cond: _Condition) -> None:
-        deprecated: list[str] = []
-        unsafe = False
-        for node in walk(expr):
-            if isinstance(node, FieldRef) and node.name in codes.DEPRECATED_FIELDS:
-                if node.name not in deprecated:
-                    deprecated.append(node.name)
-            elif isinstance(node, BinaryCheck) and not unsafe:
-                unsafe = _unsafe_na_check(node)
-        if unsafe:
+    def _condition_warnings(self, parsed: Expr, facts: _Facts, cond: _Condition) -> None:
+        if facts.unsafe_na:
             self.result.add_warning(codes.LOAD_UNSAFE_NA_CHECK, "", cond.context_at(None))
-        for name in sorted(deprecated, key=list(codes.DEPRECATED_FIELDS).index):
+        for name in sorted(facts.deprecated, key=list(codes.DEPRECATED_FIELDS).index):
             self.result.add_warning(codes.LOAD_DEPRECATED_ITEM, codes.DEPRECATED_FIELDS[name],
                                     cond.context_at(self._field_origin(parsed, name)))
 
@@ -444,6 +534,31 @@ class Compiler:
         for name, linfo in self.col.lists.items():
             if name not in self.used_lists:
                 self.result.add_warning(codes.LOAD_UNUSED_LIST, codes.WARNING_UNUSED_LIST, linfo.ctx)
+
+
+def _warning_causes(expr: Expr) -> tuple[tuple[str, ...], bool]:
+    """The deprecated fields ``expr`` uses and whether it compares a ``ka.*`` field with ``<NA>``."""
+    deprecated: set[str] = set()
+    unsafe = False
+    stack: list[Node] = [expr]
+    while stack:
+        node = stack.pop()
+        kind = node.__class__
+        if kind is And or kind is Or:
+            stack.extend(node.children)  # type: ignore[union-attr]
+        elif kind is BinaryCheck:
+            if not unsafe:
+                unsafe = _unsafe_na_check(node)  # type: ignore[arg-type]
+            stack.append(node.left)  # type: ignore[union-attr]
+            stack.append(node.right)  # type: ignore[union-attr]
+        elif kind is FieldRef:
+            if node.name in codes.DEPRECATED_FIELDS:  # type: ignore[union-attr]
+                deprecated.add(node.name)  # type: ignore[union-attr]
+        elif kind is Value or kind is ListValue or kind is MacroRef:
+            continue
+        else:
+            stack.extend(children(node))
+    return tuple(deprecated), unsafe
 
 
 def _quoted_offset(message: str, text: str) -> int | None:

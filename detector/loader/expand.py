@@ -38,13 +38,17 @@ def expand_resolved(expr: Expr, resolved: Mapping[str, Expr], sizes: Mapping[str
     stack = [expr]
     while stack:
         node = stack.pop()
-        if isinstance(node, MacroRef):
-            if node.name not in resolved:
+        kind = node.__class__
+        if kind is MacroRef:
+            if node.name not in resolved:  # type: ignore[union-attr]
                 return None
-            size += sizes[node.name]
-        elif isinstance(node, (And, Or, Not)):
+            size += sizes[node.name]  # type: ignore[union-attr]
+        elif kind is And or kind is Or:
             size += 1
-            stack.extend(_children(node))
+            stack.extend(node.children)  # type: ignore[union-attr]
+        elif kind is Not:
+            size += 1
+            stack.append(node.child)  # type: ignore[union-attr]
         else:
             size += _CHECK_SIZE
     if size > max_nodes:

@@ -10,6 +10,8 @@ the text as written.
 
 from __future__ import annotations
 
+import heapq
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
@@ -18,6 +20,7 @@ from detector.loader.exceptions import quote_item
 
 _BLANKS: Final = " \t\n\r"
 _DELIMS: Final = _BLANKS + "(),="
+_WORD: Final = re.compile(r"[^ \t\n\r(),=]+")  # a run between delimiters: where a list name can stand
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +51,8 @@ class Substituted:
         return offset
 
 
-def _resolve_one(cnd: str, name: str, items: tuple[str, ...], edits: list[Edit]) -> tuple[str, bool]:
+def _resolve_one(cnd: str, name: str, sub: str, edits: list[Edit]) -> tuple[str, bool]:
+    """Every delimited ``name`` in ``cnd`` replaced by ``sub`` (the list's quoted, joined items)."""
     used = False
     start = cnd.find(name)
     while start != -1:
@@ -60,7 +64,6 @@ def _resolve_one(cnd: str, name: str, items: tuple[str, ...], edits: list[Edit])
                 start -= 1
             while end < len(cnd) and cnd[end] in _BLANKS:
                 end += 1
-            sub = ", ".join(quote_item(v) for v in items)
             if not sub:
                 if start > 0 and cnd[start - 1] == ",":
                     start -= 1
@@ -75,13 +78,81 @@ def _resolve_one(cnd: str, name: str, items: tuple[str, ...], edits: list[Edit])
     return cnd, used
 
 
+def joined_items(items: tuple[str, ...]) -> str:
+    """A list's items as Falco writes them in place of its name."""
+    return ", ".join(quote_item(v) for v in items)
+
+
+class ListTable:
+    """A snapshot of the lists (name, items, in order), for substituting many texts.
+
+    A list name without delimiter characters is only substituted where it is a
+    whole word between delimiters, so only the lists named by a word of the text
+    need a look.  Substituting inserts items surrounded by blanks, which may add
+    words (so later lists may now apply) but never joins existing ones; the
+    lists are still tried in order, as Falco does.  Names holding a delimiter are
+    tried in their turn like any other.
+    """
+
+    __slots__ = ("_names", "_subs", "_by_word", "_always", "_follow")
+
+    def __init__(self, lists: Iterable[tuple[str, tuple[str, ...]]]) -> None:
+        self._names: list[str] = []
+        self._subs: list[str] = []
+        self._by_word: dict[str, list[int]] = {}
+        self._always: list[int] = []
+        for index, (name, items) in enumerate(lists):
+            self._names.append(name)
+            self._subs.append(joined_items(items))
+            if not name:
+                continue
+            if _WORD.fullmatch(name):
+                self._by_word.setdefault(name, []).append(index)
+            else:
+                self._always.append(index)
+        # lists whose names the items of list i bring in, after i (computed on first use)
+        self._follow: dict[int, tuple[int, ...]] = {}
+
+    def _candidates(self, words: Iterable[str], after: int) -> set[int]:
+        by_word = self._by_word
+        return {i for w in words if w in by_word for i in by_word[w] if i > after}
+
+    def substitute(self, text: str) -> Substituted:
+        """Substitute every list, in order, into ``text``."""
+        pending = self._candidates(_WORD.findall(text), -1)
+        pending.update(self._always)
+        if not pending:
+            return Substituted(text, frozenset(), ())
+        heap = sorted(pending)
+        edits: list[Edit] = []
+        used: set[str] = set()
+        names, subs = self._names, self._subs
+        while heap:
+            index = heapq.heappop(heap)
+            name = names[index]
+            if name not in text:
+                continue
+            text, hit = _resolve_one(text, name, subs[index], edits)
+            if not hit:
+                continue
+            used.add(name)
+            follow = self._follow.get(index)
+            if follow is None:
+                follow = self._follow[index] = tuple(sorted(self._candidates(_WORD.findall(subs[index]), index)))
+            for later in follow:
+                if later not in pending:
+                    pending.add(later)
+                    heapq.heappush(heap, later)
+        return Substituted(text, frozenset(used), tuple(edits))
+
+
 def substitute_lists(text: str, lists: Iterable[tuple[str, tuple[str, ...]]]) -> Substituted:
     """Substitute every list (name, compiled items), in the given order, into ``text``."""
     edits: list[Edit] = []
     used: set[str] = set()
     for name, items in lists:
         if name and name in text:
-            text, hit = _resolve_one(text, name, items, edits)
+            text, hit = _resolve_one(text, name, joined_items(items), edits)
             if hit:
                 used.add(name)
     return Substituted(text, frozenset(used), tuple(edits))

@@ -7,6 +7,7 @@ which error a broken item gets), on the position-carrying tree of ``yamltree``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
@@ -69,11 +70,11 @@ def _scalar(item: YNode, key: str, ctx: Context, *, optional: bool) -> YNode | N
         raise _invalid(f"Item has no mapping for key '{key}'", ctx)
     if val.is_null:
         raise _invalid(f"Mapping for key '{key}' is empty", ctx)
-    valctx = ctx.child(val, codes.VALUE_FOR, key)
+    # contexts are built only for errors: reading a valid file never needs them
     if not val.is_scalar:
-        raise _invalid("Value is not a scalar value", valctx)
+        raise _invalid("Value is not a scalar value", ctx.child(val, codes.VALUE_FOR, key))
     if val.text == "":
-        raise _invalid("Value must be non-empty", valctx)
+        raise _invalid("Value must be non-empty", ctx.child(val, codes.VALUE_FOR, key))
     return val
 
 
@@ -115,13 +116,13 @@ def _seq(item: YNode, key: str, ctx: Context, *, optional: bool) -> tuple[str, .
         if optional:
             return None
         raise _invalid(f"Item has no mapping for key '{key}'", ctx)
-    valctx = ctx.child(val, codes.VALUE_FOR, key)
     if not val.is_seq:
-        raise _invalid("Value is not a sequence", valctx)
+        raise _invalid("Value is not a sequence", ctx.child(val, codes.VALUE_FOR, key))
     out: list[str] = []
     for v in val.items:
         if not v.is_scalar:
-            raise _invalid("sequence value is not scalar", valctx.child(v, codes.LIST_ITEM))
+            raise _invalid("sequence value is not scalar",
+                           ctx.child(val, codes.VALUE_FOR, key).child(v, codes.LIST_ITEM))
         out.append(v.text)
     return tuple(out)
 
@@ -195,17 +196,28 @@ def _as_string(node: YNode, ctx: Context) -> str:
     return node.text
 
 
-def _exception_entry(val: YNode, ctx: Context) -> Entry:
+# Where an exception entry sits: the context it would be reported in, built only for an error.
+_EntryPlace = Callable[[], Context]
+
+
+def _exception_entry(val: YNode, place: _EntryPlace) -> Entry:
     """Falco's ``decode_exception_info_entry``: scalars and (nested) sequences; anything else is empty."""
-    valctx = ctx.child(val, codes.VALUE_FOR)
     if val.is_scalar:
         if val.text == "":
-            raise _invalid("Value must be non-empty", valctx)
+            raise _invalid("Value must be non-empty", place().child(val, codes.VALUE_FOR))
         return Entry(is_list=False, item=val.text, node=val)
     if val.is_seq:
         return Entry(is_list=True, items=tuple(
-            _exception_entry(v, valctx.child(v, codes.EXCEPTION)) for v in val.items), node=val)
+            _exception_entry(v, _nested_place(place, val, v)) for v in val.items), node=val)
     return Entry(node=val)
+
+
+def _nested_place(place: _EntryPlace, val: YNode, item: YNode) -> _EntryPlace:
+    return lambda: place().child(val, codes.VALUE_FOR).child(item, codes.EXCEPTION)
+
+
+def _child_place(ctx: Context, node: YNode, item_type: str) -> _EntryPlace:
+    return lambda: ctx.child(node, item_type)
 
 
 class Reader:
@@ -534,7 +546,7 @@ class Reader:
                 if not exvals.is_seq:
                     raise _invalid("Rule exception values must be a sequence", vals_ctx)
                 for val in exvals.items:
-                    values.append(_exception_entry(val, vals_ctx.child(val, codes.EXCEPTION_VALUE)))
+                    values.append(_exception_entry(val, _child_place(vals_ctx, val, codes.EXCEPTION_VALUE)))
             elif append:
                 self.result.add_warning(codes.LOAD_APPEND_NO_VALUES,
                                         "Overriding/appending exception with no values", ex_ctx)
@@ -547,7 +559,7 @@ class Reader:
             if optional:
                 return Entry()
             raise _invalid(f"Item has no mapping for key '{key}'", ctx)
-        return _exception_entry(val, ctx)
+        return _exception_entry(val, lambda: ctx)
 
 
 _T = TypeVar("_T")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import yaml
 
@@ -119,8 +119,8 @@ _YAML_CPP_WORDING: Final[tuple[tuple[str, str], ...]] = (
 )
 
 
-def _mark(m: object) -> Mark:
-    return Mark(getattr(m, "index", 0), getattr(m, "line", 0) + 1, getattr(m, "column", 0) + 1)
+def _mark(m: Any) -> Mark:
+    return Mark(m.index, m.line + 1, m.column + 1)
 
 
 def _yaml_cpp_message(problem: str, mark: Mark) -> str:
@@ -156,20 +156,45 @@ class _Builder:
 
 
 def _scalar_node(event: yaml.ScalarEvent) -> YNode:
-    start, end = _mark(event.start_mark), _mark(event.end_mark)
+    start, end = event.start_mark, event.end_mark
+    start_mark = Mark(start.index, start.line + 1, start.column + 1)
+    end_mark = Mark(end.index, end.line + 1, end.column + 1)
     style = event.style or ""
-    plain_implicit = bool(event.implicit and event.implicit[0])
-    if (style == "" and plain_implicit and event.value in _NULL_WORDS) or event.tag == _NULL_TAG:
-        return YNode("null", start, end, text="", style=style)
-    return YNode("scalar", start, end, text=event.value, style=style)
+    value = event.value
+    if (style == "" and event.implicit[0] and value in _NULL_WORDS) or event.tag == _NULL_TAG:
+        return YNode("null", start_mark, end_mark, text="", style=style)
+    return YNode("scalar", start_mark, end_mark, text=value, style=style)
 
 
 def _close(builder: _Builder, end: Mark) -> YNode:
     if builder.kind == "seq":
         return YNode("seq", builder.start, end, items=tuple(builder.children), style=builder.style)
     kids = builder.children
-    pairs = tuple((kids[i], kids[i + 1]) for i in range(0, len(kids) - 1, 2))
+    pairs = tuple(zip(kids[::2], kids[1::2], strict=False))  # an odd last key has no pair
     return YNode("map", builder.start, end, pairs=pairs, style=builder.style)
+
+
+# What each libyaml event does to the tree being built.
+_SCALAR, _OPEN_SEQ, _OPEN_MAP, _CLOSE, _DOC_START, _DOC_END, _ALIAS = range(7)
+_EVENT_KINDS: Final = {
+    yaml.ScalarEvent: _SCALAR,
+    yaml.SequenceStartEvent: _OPEN_SEQ,
+    yaml.MappingStartEvent: _OPEN_MAP,
+    yaml.SequenceEndEvent: _CLOSE,
+    yaml.MappingEndEvent: _CLOSE,
+    yaml.DocumentStartEvent: _DOC_START,
+    yaml.DocumentEndEvent: _DOC_END,
+    yaml.AliasEvent: _ALIAS,
+}
+
+
+def _events(text: str) -> Iterator[Any]:
+    loader = _Loader(text)
+    try:
+        while loader.check_event():
+            yield loader.get_event()
+    finally:
+        loader.dispose()
 
 
 def compose_documents(text: str, *, max_depth: int = MAX_DEPTH) -> YamlDocuments:
@@ -181,39 +206,40 @@ def compose_documents(text: str, *, max_depth: int = MAX_DEPTH) -> YamlDocuments
     documents: list[YNode | None] = []
     stack: list[_Builder] = []
     root: YNode | None = None
+    kinds = _EVENT_KINDS
     try:
-        for event in yaml.parse(text, Loader=_Loader):
-            if isinstance(event, yaml.AliasEvent):
+        for event in _events(text):
+            kind = kinds.get(event.__class__)
+            if kind is None:
+                continue  # stream start and end
+            if kind == _ALIAS:
                 raise YamlError(
                     f"YAML aliases are not supported in rules files (alias '*{event.anchor}')",
                     _mark(event.start_mark),
                 )
-            anchor = getattr(event, "anchor", None)
-            if anchor is not None:
+            if kind <= _OPEN_MAP and event.anchor is not None:
                 raise YamlError(
-                    f"YAML anchors are not supported in rules files (anchor '&{anchor}')",
+                    f"YAML anchors are not supported in rules files (anchor '&{event.anchor}')",
                     _mark(event.start_mark),
                 )
-            node: YNode | None = None
-            if isinstance(event, yaml.ScalarEvent):
+            node: YNode
+            if kind == _SCALAR:
                 node = _scalar_node(event)
-            elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            elif kind == _CLOSE:
+                node = _close(stack.pop(), _mark(event.end_mark))
+            elif kind == _DOC_START:
+                root = None
+                continue
+            elif kind == _DOC_END:
+                documents.append(root)
+                continue
+            else:
                 if len(stack) >= max_depth:
                     raise YamlError(
                         f"YAML nesting is deeper than {max_depth} levels", _mark(event.start_mark)
                     )
-                kind: Kind = "seq" if isinstance(event, yaml.SequenceStartEvent) else "map"
-                stack.append(_Builder(kind, _mark(event.start_mark), "flow" if event.flow_style else ""))
-                continue
-            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
-                node = _close(stack.pop(), _mark(event.end_mark))
-            elif isinstance(event, yaml.DocumentStartEvent):
-                root = None
-                continue
-            elif isinstance(event, yaml.DocumentEndEvent):
-                documents.append(root)
-                continue
-            else:
+                stack.append(_Builder("seq" if kind == _OPEN_SEQ else "map", _mark(event.start_mark),
+                                      "flow" if event.flow_style else ""))
                 continue
             if stack:
                 stack[-1].children.append(node)

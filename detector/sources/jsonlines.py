@@ -18,6 +18,13 @@ Decoding works on bytes with orjson.  Two orjson behaviours are corrected:
 Duplicate keys follow orjson's rule (the last one wins), except ``source``,
 whose duplication makes a line ambiguous and rejects it.  Escaped ``\\u0000``
 inside strings is valid JSON and kept; a raw NUL byte is not.
+
+With a *prefilter* (``read_records(..., prefilter=engine.line_prefilter())``) the
+reader yields only the records that some rule may match: a flat syscall line
+whose ``"evt.type":"..."`` names a type the prefilter has a plan for is decoded
+partially and checked by the plan, and counted as an accepted syscall record
+without being yielded when no rule can match it (``detector.engine.prefilter``
+says what such lines are checked for).  Every other line takes the path above.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any, Final, Protocol
 
 import orjson
 
@@ -48,6 +55,33 @@ _INT_RANGE_LO: Final = -9.223372036854775e18
 
 BadLineCallback = Callable[[BadLine], None]
 PathsArg = Sequence[str | Path] | str | Path
+
+
+class LinePlanLike(Protocol):
+    """What the reader needs of a prefilter's plan (``detector.engine.prefilter.LinePlan``)."""
+
+    @property
+    def evttype(self) -> str: ...
+
+    @property
+    def decode(self) -> Callable[[bytes], Any]: ...
+
+    @property
+    def evaluate(self) -> Callable[[Any], int] | None: ...
+
+    @property
+    def errors(self) -> tuple[type[BaseException], ...]: ...
+
+
+class PrefilterLike(Protocol):
+    """Plans per raw ``evt.type`` value; ``plans`` caches them (``None``: full path)."""
+
+    plans: dict[bytes, Any]
+
+    def plan(self, raw_type: bytes) -> Any: ...
+
+
+_TYPE_KEY: Final = b'"evt.type":"'
 
 
 class _Blank(Exception):
@@ -288,18 +322,23 @@ def read_records(
     sources: Collection[str] = DEFAULT_SOURCES,
     stats: BadLineStats | None = None,
     on_bad: BadLineCallback | None = None,
+    prefilter: PrefilterLike | None = None,
+    on_block: Callable[[], None] | None = None,
 ) -> Iterator[Record]:
     """Records from JSON-lines inputs, in order: each path in turn, ``"-"`` for stdin.
 
     Gzip input is recognised by its magic bytes, whatever the file name.  Pass ``stats`` to
     read the counters afterwards (they are complete once the iterator is exhausted or closed)
-    and ``on_bad`` to hear about every rejected line as it happens.
+    and ``on_bad`` to hear about every rejected line as it happens.  ``prefilter``: see the
+    module docstring (records it drops are counted in ``stats`` but not yielded);
+    ``on_block`` is called after each block of lines (``stats`` is up to date then).
     """
     if isinstance(paths, str | Path):
         paths = [paths]
     counters = BadLineStats() if stats is None else stats
     for path in paths:
-        yield from _read_one(str(path), path, max_line_bytes, max_depth, sources, counters, on_bad)
+        yield from _read_one(str(path), path, max_line_bytes, max_depth, sources, counters, on_bad,
+                             prefilter, on_block)
 
 
 def _read_one(
@@ -310,20 +349,80 @@ def _read_one(
     sources: Collection[str],
     stats: BadLineStats,
     on_bad: BadLineCallback | None,
+    prefilter: PrefilterLike | None = None,
+    on_block: Callable[[], None] | None = None,
 ) -> Iterator[Record]:
+    yield from _read_stream(name, _open_path(path), max_line_bytes, max_depth, sources, stats, on_bad,
+                            prefilter, on_block)
+
+
+Opener = Callable[[contextlib.ExitStack], tuple[Callable[[int], bytes], Callable[[], int]]]
+
+
+def read_stream(
+    name: str,
+    opener: Opener,
+    *,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    sources: Collection[str] = DEFAULT_SOURCES,
+    stats: BadLineStats,
+    on_bad: BadLineCallback | None = None,
+    prefilter: PrefilterLike | None = None,
+    first_offset: int = 0,
+    count_file: bool = False,
+) -> Iterator[Record]:
+    """``read_records`` over one stream that ``opener`` opens within an ``ExitStack`` (returning
+    a ``read(n)`` and a compressed-position function): a block of a larger input, for
+    ``replay --workers``.  Line numbers count from 1 within the block; offsets from
+    ``first_offset``."""
+    return _read_stream(name, opener, max_line_bytes, max_depth, sources, stats, on_bad, prefilter, None,
+                        0, first_offset, count_file)
+
+
+def open_input(path: str | Path, stack: contextlib.ExitStack) -> tuple[Callable[[int], bytes], Callable[[], int]]:
+    """Open a path (``-``: stdin; gzip recognised by its magic bytes) as ``read_records`` does."""
+    return _open(path, stack)
+
+
+def _open_path(path: str | Path) -> Callable[[contextlib.ExitStack], tuple[Callable[[int], bytes], Callable[[], int]]]:
+    return lambda stack: _open(path, stack)
+
+
+def _read_stream(
+    name: str,
+    opener: Callable[[contextlib.ExitStack], tuple[Callable[[int], bytes], Callable[[], int]]],
+    max_line_bytes: int,
+    max_depth: int,
+    sources: Collection[str],
+    stats: BadLineStats,
+    on_bad: BadLineCallback | None,
+    prefilter: PrefilterLike | None = None,
+    on_block: Callable[[], None] | None = None,
+    first_line: int = 0,
+    first_offset: int = 0,
+    count_file: bool = True,
+) -> Iterator[Record]:
+    """The reader proper, over a stream ``opener`` opens; line numbers and offsets start after
+    ``first_line``/``first_offset`` (a block of a larger input, see ``replay --workers``), and
+    ``count_file`` false leaves ``stats.files`` alone (the block is not a whole file)."""
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
     new_record = tuple.__new__
     syscall_ok = "syscall" in sources
-    lineno = 0
+    plans = prefilter.plans if prefilter is not None and syscall_ok else None
+    get_plan = prefilter.plan if prefilter is not None else None
+    type_key = _TYPE_KEY
+    lineno = first_line
     # Counted locally on the hot path and added to ``stats`` once per chunk.
-    counted = accepted = blank = syscall_records = 0
+    counted = first_line
+    accepted = blank = syscall_records = 0
     other_sources: Counter[str] = Counter()
     where: tuple[list[Line], int, int] = ([], 0, 0)
 
     def offset_of(line: int) -> int:
         lines, start, first = where
-        return _offset(lines, line - first, start)
+        return first_offset + _offset(lines, line - first, start)
 
     def bad(kind: str, message: str, line: int, at: int | None) -> None:
         stats.by_kind[kind] += 1
@@ -347,10 +446,11 @@ def _read_one(
         accepted = blank = syscall_records = 0
         other_sources.clear()
 
-    stats.files += 1
+    if count_file:
+        stats.files += 1
     with contextlib.ExitStack() as stack:
         try:
-            read, compressed_pos = _open(path, stack)
+            read, compressed_pos = opener(stack)
         except OSError as exc:
             stats.file_errors += 1
             bad("file_error", f"cannot open: {exc.strerror or exc}", 0, None)
@@ -364,6 +464,24 @@ def _read_one(
                         bad("oversized", f"line of {len(line)} bytes is longer than {max_line_bytes}, skipped",
                             lineno, offset_of(lineno))
                         continue
+                    if plans is not None:
+                        # Prefilter: a flat syscall line of a type no rule can match is counted here.
+                        at = line.find(type_key)
+                        if at >= 0 and line.isascii():
+                            at += 12
+                            raw_type = line[at:line.find(b'"', at)]
+                            plan = plans[raw_type] if raw_type in plans else get_plan(raw_type)  # type: ignore[misc]
+                            if plan is not None:
+                                try:
+                                    partial = plan.decode(line)
+                                    if partial.t == plan.evttype and (
+                                        plan.evaluate is None or not plan.evaluate(partial)
+                                    ):
+                                        accepted += 1
+                                        syscall_records += 1
+                                        continue
+                                except plan.errors:
+                                    pass
                     # Fast path: a flat syscall field map with scalar values only.
                     try:
                         value = loads(line)
@@ -425,6 +543,8 @@ def _read_one(
                             other_sources[source] += 1
                         yield new_record(Record, (source, event, name, lineno))
                 flush()
+                if on_block is not None:
+                    on_block()
         except EOFError as exc:
             stats.file_errors += 1
             bad("gzip_truncated", f"compressed stream ends early after line {lineno} ({exc}); "

@@ -1,0 +1,371 @@
+"""Deciding from the raw line whether a syscall event can match any rule.
+
+The JSON-lines reader (``detector.sources.jsonlines``) asks the prefilter for a
+*plan* per event type, found as ``"evt.type":"<name>"`` in the raw line.  A
+plan decodes the line with msgspec into a struct holding only the fields the
+type's rules read (plus the keys that would make the line something other
+than a flat syscall event, declared so that their presence is a decoding
+error), and evaluates the type's rules on that struct with a bucket function
+generated for struct access.  A line no rule can match is then counted and
+dropped without ever being decoded in full; a line some rule matches, or one
+the plan cannot handle exactly, goes through the reader's full path and the
+engine's ``process`` as before.
+
+Exactness: a struct field declared with the field's own type (``str``,
+``bool``, an integer range) makes msgspec refuse any other JSON value, which
+sends the line to the full path; every other field is declared as a JSON
+scalar and typed by the generated code as the full path would.  Duplicate
+keys keep the last value in both decoders.  Lines that are not pure ASCII
+take the full path (msgspec does not check UTF-8 inside values it skips).
+
+Bounded: at most ``max_plans`` event types get a plan; others take the full path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import msgspec
+
+from detector.codegen.bucket import bucket_dimensions, bucket_fields, generate_bucket
+from detector.codegen.generate import FieldNotDecoded, StructLayout, struct_exact
+from detector.engine.buckets import BucketCache, compile_source
+from detector.fields.registry import BoundField
+from detector.fields.types import int_spec
+
+DEFAULT_MAX_PLANS = 1024
+# Keys whose presence makes a line an alert, an audit event or another source's event.
+GUARD_KEYS = ("source", "kind", "apiVersion", "rule")
+_RAW = str | int | float | bool | None
+_PROBE_VALUES: tuple[Any, ...] = (None, "1")
+_INT64_MAX = (1 << 63) - 1
+# A derived field reading more keys than this is not given struct fields (each costs decoding time).
+_MAX_DERIVED_KEYS = 4
+
+
+NeedFullEvent = FieldNotDecoded  # a field the struct lacks was needed: the line takes the full path
+
+
+@dataclass(frozen=True, slots=True)
+class LinePlan:
+    """What to do with lines of one event type.  ``evaluate`` is ``None`` when no rule of the
+    type can match (the line is only validated); otherwise its mask is non-zero when some rule
+    may match.  ``errors`` are the exceptions that send a line to the full path."""
+
+    evttype: str
+    decode: Callable[[bytes], Any]
+    evaluate: Callable[[Any], int] | None
+    errors: tuple[type[BaseException], ...]
+    python_source: str = ""
+
+
+_ERRORS: tuple[type[BaseException], ...] = (msgspec.DecodeError, UnicodeDecodeError, RecursionError, NeedFullEvent)
+
+
+def _declared_type(bound: BoundField) -> Any:
+    """The msgspec type that holds exactly the field's typed value, or ``None`` (raw scalar)."""
+    if not struct_exact(bound):
+        return None
+    if bound.loader.native is str:
+        return str | None
+    if bound.loader.native is bool:
+        return bool | None
+    spec = int_spec(bound.type)
+    assert spec is not None
+    bits, signed = spec
+    low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    if high > _INT64_MAX:
+        return None  # msgspec bounds stop at int64: typed by the generated code instead
+    return Annotated[int, msgspec.Meta(ge=low, le=high)] | None
+
+
+class _Recorder(dict[str, Any]):
+    """A mapping that notes every key read through ``get`` (to learn what a derived field reads)."""
+
+    def __init__(self, value: Any) -> None:
+        super().__init__()
+        self.value = value
+        self.seen: list[str] = []
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.seen.append(key)
+        return self.value
+
+
+def derived_keys(bound: BoundField) -> tuple[str, ...]:
+    """Keys a derived field reads, found by running it on recording events (a key it reads only
+    in other circumstances is caught at run time: ``NeedFullEvent``)."""
+    assert bound.loader.fn is not None
+    keys: dict[str, None] = {}
+    for value in _PROBE_VALUES:
+        recorder = _Recorder(value)
+        try:
+            bound.loader.fn(recorder)
+        except Exception:  # noqa: BLE001 - probing only; what it read so far still counts
+            pass
+        keys.update(dict.fromkeys(recorder.seen))
+    return tuple(keys)
+
+
+def struct_class(name: str, fields: Sequence[BoundField]) -> tuple[type, StructLayout]:
+    """A msgspec struct for lines of one type: ``evt.type``, the fields, the guard keys."""
+    plain: dict[str, BoundField] = {}
+    raw: set[str] = set()
+    text_only: set[str] = set()  # read by memoised derived fields: declared ``str | None``
+    derived: dict[str, tuple[str, ...]] = {}
+    for bound in fields:
+        if bound.loader.kind == "plain":
+            key = bound.loader.key
+            declared = _declared_type(bound)
+            if declared is None or (key in plain and _declared_type(plain[key]) != declared):
+                raw.add(key)
+            plain.setdefault(key, bound)
+        else:
+            keys = derived_keys(bound)
+            if len(keys) > _MAX_DERIVED_KEYS:
+                continue  # (``proc.aname``: every ancestor) read through ``get``: needs the full event
+            for key in keys:
+                plain.setdefault(key, bound)
+                raw.add(key)
+                text_only.add(key)
+            derived[bound.key] = keys
+    # A key some field wants typed otherwise than as text cannot serve a memo.
+    text_only = {k for k in text_only if plain[k].loader.kind != "plain" or _declared_type(plain[k]) in (None, str | None)}
+    attrs: dict[str, str] = {"evt.type": "t"}
+    spec: list[tuple[str, Any, Any]] = [("t", str, msgspec.field(name="evt.type"))]
+    for i, (key, bound) in enumerate(plain.items()):
+        if key == "evt.type" or key in GUARD_KEYS:
+            continue
+        attr = f"f{i}"
+        attrs[key] = attr
+        if key in text_only:
+            declared = str | None
+        elif key in raw:
+            declared = _RAW
+        else:
+            declared = _declared_type(bound)
+        assert declared is not None
+        spec.append((attr, declared, msgspec.field(name=key, default=None)))
+    for i, key in enumerate(GUARD_KEYS):
+        spec.append((f"g{i}", msgspec.UnsetType, msgspec.field(name=key, default=msgspec.UNSET)))
+    raw.discard("evt.type")  # declared str: its typed value is itself
+    memo = {field_key: tuple(attrs[k] for k in keys) for field_key, keys in derived.items()
+            if keys and all(k in text_only and k in attrs for k in keys)}
+    layout = StructLayout(attrs, frozenset(raw), memo)
+
+    def get(self: Any, key: str, default: Any = None) -> Any:
+        attr = attrs.get(key)
+        if attr is None:
+            raise NeedFullEvent(key)
+        return getattr(self, attr)
+
+    cls = msgspec.defstruct(name, spec, kw_only=True, gc=False, namespace={"get": get})
+    return cls, layout
+
+
+class _Trainer:
+    """Learns, from the first lines of a type, which lookups reject most of them.
+
+    While training, the plan decodes each line with all candidate lookup fields, records every
+    dimension's mask (``generate_bucket(mode="probe")``) and sends the line to the full path.
+    Then it keeps, greedily, the dimensions that reject the most sampled lines not already
+    rejected, while each rejects at least ``MIN_GAIN`` of them, and builds the final plan: a
+    struct of just those fields and a function of just those lookups.  When they would reject
+    too little, lines of the type keep taking the full path.
+    """
+
+    SAMPLES = 256
+    MAX_DIMENSIONS = 12
+    # Rough costs in microseconds (measured on the benchmark machine): what the choice weighs.
+    DECODE_COST = 1.2
+    FIELD_COST = 0.06
+    LOOKUP_COST = 0.1
+    RULE_COST = 0.6
+    FULL_PATH_COST = 8.0
+    HOT_SHARE = 0.05
+
+    def __init__(self, owner: LinePrefilter, name: str, folded: Sequence[Any],
+                 dims: Sequence[tuple[tuple[str, ...], tuple[BoundField, ...]]]) -> None:
+        self.owner = owner
+        self.name = name
+        self.folded = folded
+        self.dims = list(dims)
+        self.raw_types: dict[bytes, str] = {}
+        fields = [b for _, bounds in self.dims for b in bounds]
+        cls, layout = struct_class(f"{name}_probe", fields)
+        code = generate_bucket(folded, struct=layout, mode="probe", order=[k for k, _ in self.dims])
+        self.probe = compile_source(code.source, code.namespace, code.name)
+        self.decode: Callable[[bytes], Any] = msgspec.json.Decoder(cls).decode
+        self.samples: list[tuple[int, ...]] = []
+        self.final: LinePlan | None = None
+        self.done = False
+
+    def plan_for(self, raw_type: bytes, evttype: str) -> LinePlan | None:
+        if self.done:
+            return None if self.final is None else _renamed(self.final, evttype)
+        self.raw_types[raw_type] = evttype
+        return LinePlan(evttype, self.decode, self.evaluate, _ERRORS)
+
+    def evaluate(self, event: Any) -> int:
+        if not self.done:
+            self.samples.append(self.probe(event))
+            if len(self.samples) >= self.SAMPLES:
+                self.finish()
+        return 1  # the full path decides
+
+    def choose(self) -> tuple[list[int], int, float]:
+        """Dimensions in evaluation order, the rules worth giving fields (a mask), and the
+        estimated cost per line of that plan.
+
+        Greedily the dimension rejecting the most sampled lines still possible (then the one
+        removing the most rules); cut where the estimated cost per line is lowest: decoding the
+        fields, the lookups, evaluating the rules often left (``HOT_SHARE`` of the lines or
+        more: their fields are decoded too), and the full path for lines where another rule is
+        left."""
+        total = len(self.samples)
+        everyone = sum(1 << i for i, root in enumerate(self.folded) if not isinstance(root, bool))
+        alive = [everyone] * total
+        order: list[int] = []
+        states = [list(alive)]
+        while len(order) < min(self.MAX_DIMENSIONS, len(self.dims)):
+            best, best_score = -1, (0, 0)
+            for j in range(len(self.dims)):
+                if j in order:
+                    continue
+                gain = removed = 0
+                for a, sample in zip(alive, self.samples, strict=True):
+                    if a:
+                        kept = a & sample[j]
+                        gain += not kept
+                        removed += (a & ~kept).bit_count()
+                if (gain, removed) > best_score:
+                    best, best_score = j, (gain, removed)
+            if best < 0:
+                break
+            order.append(best)
+            alive = [a & sample[best] for a, sample in zip(alive, self.samples, strict=True)]
+            states.append(alive)
+        best_plan: tuple[list[int], int, float] = ([], 0, self.FULL_PATH_COST)
+        dim_fields: set[str] = set()
+        for k in range(len(order) + 1):
+            if k:
+                dim_fields.update(b.key for b in self.dims[order[k - 1]][1])
+            left = states[k]
+            counts = [0] * len(self.folded)
+            for a in left:
+                while a:
+                    low = a & -a
+                    counts[low.bit_length() - 1] += 1
+                    a ^= low
+            hot = sum(1 << i for i, n in enumerate(counts) if n >= self.HOT_SHARE * total)
+            fields = set(dim_fields)
+            for i in range(len(self.folded)):
+                if hot >> i & 1:
+                    fields.update(b.key for b in bucket_fields([self.folded[i]]))
+            cold = sum(1 for a in left if a & ~hot) / total
+            cost = (self.DECODE_COST + self.FIELD_COST * len(fields) + self.LOOKUP_COST * k
+                    + self.RULE_COST * sum(counts[i] for i in range(len(counts)) if hot >> i & 1) / total
+                    + cold * self.FULL_PATH_COST)
+            if cost < best_plan[2]:
+                best_plan = (order[:k], hot, cost)
+        return best_plan
+
+    def finish(self) -> None:
+        self.done = True
+        chosen, hot, _ = self.choose()
+        if chosen or hot:
+            keys = [self.dims[j][0] for j in chosen]
+            fields = [b for j in chosen for b in self.dims[j][1]]
+            fields.extend(bucket_fields([r for i, r in enumerate(self.folded) if hot >> i & 1]))
+            cls, layout = struct_class(self.name, fields)
+            code = generate_bucket(self.folded, struct=layout, mode="full", order=keys)
+            evaluate = compile_source(code.source, code.namespace, code.name)
+            self.final = LinePlan("", msgspec.json.Decoder(cls).decode, evaluate, _ERRORS, code.source)
+        self.samples = []
+        for raw_type, evttype in self.raw_types.items():
+            self.owner.plans[raw_type] = None if self.final is None else _renamed(self.final, evttype)
+        self.raw_types = {}
+
+
+def _renamed(plan: LinePlan, evttype: str) -> LinePlan:
+    return LinePlan(evttype, plan.decode, plan.evaluate, plan.errors, plan.python_source)
+
+
+class LinePrefilter:
+    """Plans per event type for one engine's syscall rules (see the module docstring)."""
+
+    def __init__(self, cache: BucketCache[Any], *, max_plans: int = DEFAULT_MAX_PLANS) -> None:
+        self._cache = cache
+        self._folder = cache.folder
+        self.max_plans = max_plans
+        self.plans: dict[bytes, LinePlan | None] = {}
+        self._by_signature: dict[Any, _Trainer | LinePlan | None] = {}
+        self._skip: LinePlan | None = None
+
+    def stats(self) -> dict[str, Any]:
+        """How many types have plans, which of them skip lines, filter them or take the full path."""
+        kinds = {"skip": 0, "filter": 0, "training": 0, "full": 0}
+        for plan in self.plans.values():
+            if plan is None:
+                kinds["full"] += 1
+            elif plan.evaluate is None:
+                kinds["skip"] += 1
+            elif isinstance(getattr(plan.evaluate, "__self__", None), _Trainer):
+                kinds["training"] += 1
+            else:
+                kinds["filter"] += 1
+        return {"event_types": len(self.plans), "event_types_limit": self.max_plans, **kinds}
+
+    def plan(self, raw_type: bytes) -> LinePlan | None:
+        """The plan for a raw ``evt.type`` value, ``None`` when lines of it need the full path."""
+        if raw_type in self.plans:
+            return self.plans[raw_type]
+        if len(self.plans) >= self.max_plans:
+            return None
+        found = self._make(raw_type)
+        self.plans[raw_type] = found
+        return found
+
+    def _make(self, raw_type: bytes) -> LinePlan | None:
+        try:
+            evttype = raw_type.decode("ascii")
+        except UnicodeDecodeError:
+            return None
+        if not evttype or not all(c.isalnum() or c in "_-." for c in evttype):
+            return None  # escapes, quotes or spaces: let the full decoder read it
+        rules = self._cache.index.for_type(evttype)
+        signature = self._cache.signature(rules, evttype)
+        if signature not in self._by_signature:
+            self._by_signature[signature] = self._start(rules, evttype)
+        known = self._by_signature[signature]
+        if isinstance(known, _Trainer):
+            return known.plan_for(raw_type, evttype)
+        return None if known is None else _renamed(known, evttype)
+
+    def _start(self, rules: Sequence[Any], evttype: str) -> _Trainer | LinePlan | None:
+        roots = [r.checked for r in rules]
+        if any(root is None for root in roots):
+            return None
+        folded = [self._folder.fold(root, evttype) for root in roots]
+        if all(r is False for r in folded):
+            return self._skip_plan()
+        if any(r is True for r in folded):
+            return None  # some rule matches every event of the type
+        dims = [(key, bounds) for key, bounds in bucket_dimensions(folded)
+                if all(b.loader.kind == "plain" for b in bounds)]
+        return _Trainer(self, f"Event{len(self._by_signature)}", folded, dims)
+
+    def _skip_plan(self) -> LinePlan:
+        if self._skip is None:
+            cls, _ = struct_class("EventSkipped", ())
+            self._skip = LinePlan("", msgspec.json.Decoder(cls).decode, None, _ERRORS)
+        return self._skip
+
+
+def prefilter_for(cache: BucketCache[Any] | None) -> LinePrefilter | None:
+    """A prefilter over a syscall bucket cache, or ``None`` when there is none."""
+    if cache is None or cache.source != "syscall":
+        return None
+    return LinePrefilter(cache)
