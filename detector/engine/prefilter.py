@@ -2,14 +2,18 @@
 
 The JSON-lines reader (``detector.sources.jsonlines``) asks the prefilter for a
 *plan* per event type, found as ``"evt.type":"<name>"`` in the raw line.  A
-plan decodes the line with msgspec into a struct holding only the fields the
-type's rules read (plus the keys that would make the line something other
-than a flat syscall event, declared so that their presence is a decoding
-error), and evaluates the type's rules on that struct with a bucket function
-generated for struct access.  A line no rule can match is then counted and
-dropped without ever being decoded in full; a line some rule matches, or one
-the plan cannot handle exactly, goes through the reader's full path and the
-engine's ``process`` as before.
+plan decodes the line with msgspec into a struct holding only some fields
+(plus the keys that would make the line something other than a flat syscall
+event, declared so that their presence is a decoding error) and runs a
+function generated for struct access (``generate_bucket(struct=...)``).  For a
+type no rule can match the struct holds ``evt.type`` alone and there is no
+function.  For the others a ``_Trainer`` first learns, on the first lines of
+the type, which table lookups ("dimensions", see ``detector.codegen.bucket``)
+reject most lines, and the final plan decodes just their fields (and those of
+rules left often).  A line no rule can match is counted and dropped without
+ever being decoded in full; a line some rule may match, or one the plan
+cannot handle exactly, goes through the reader's full path and the engine's
+``process`` as before.
 
 Exactness: a struct field declared with the field's own type (``str``,
 ``bool``, an integer range) makes msgspec refuse any other JSON value, which
@@ -39,6 +43,7 @@ DEFAULT_MAX_PLANS = 1024
 # Keys whose presence makes a line an alert, an audit event or another source's event.
 GUARD_KEYS = ("source", "kind", "apiVersion", "rule")
 _RAW = str | int | float | bool | None
+_MEMO_KEY = str | int | None
 _PROBE_VALUES: tuple[Any, ...] = (None, "1")
 _INT64_MAX = (1 << 63) - 1
 # A derived field reading more keys than this is not given struct fields (each costs decoding time).
@@ -113,7 +118,7 @@ def struct_class(name: str, fields: Sequence[BoundField]) -> tuple[type, StructL
     """A msgspec struct for lines of one type: ``evt.type``, the fields, the guard keys."""
     plain: dict[str, BoundField] = {}
     raw: set[str] = set()
-    text_only: set[str] = set()  # read by memoised derived fields: declared ``str | None``
+    derived_only: set[str] = set()  # keys only derived fields read: declared ``str | int | None``
     derived: dict[str, tuple[str, ...]] = {}
     for bound in fields:
         if bound.loader.kind == "plain":
@@ -122,17 +127,19 @@ def struct_class(name: str, fields: Sequence[BoundField]) -> tuple[type, StructL
             if declared is None or (key in plain and _declared_type(plain[key]) != declared):
                 raw.add(key)
             plain.setdefault(key, bound)
-        else:
-            keys = derived_keys(bound)
-            if len(keys) > _MAX_DERIVED_KEYS:
-                continue  # (``proc.aname``: every ancestor) read through ``get``: needs the full event
-            for key in keys:
-                plain.setdefault(key, bound)
+            derived_only.discard(key)
+    for bound in fields:
+        if bound.loader.kind == "plain":
+            continue
+        keys = derived_keys(bound)
+        if len(keys) > _MAX_DERIVED_KEYS:
+            continue  # (``proc.aname``: every ancestor) read through ``get``: needs the full event
+        for key in keys:
+            if key not in plain:
+                plain[key] = bound
                 raw.add(key)
-                text_only.add(key)
-            derived[bound.key] = keys
-    # A key some field wants typed otherwise than as text cannot serve a memo.
-    text_only = {k for k in text_only if plain[k].loader.kind != "plain" or _declared_type(plain[k]) in (None, str | None)}
+                derived_only.add(key)
+        derived[bound.key] = keys
     attrs: dict[str, str] = {"evt.type": "t"}
     spec: list[tuple[str, Any, Any]] = [("t", str, msgspec.field(name="evt.type"))]
     for i, (key, bound) in enumerate(plain.items()):
@@ -140,8 +147,8 @@ def struct_class(name: str, fields: Sequence[BoundField]) -> tuple[type, StructL
             continue
         attr = f"f{i}"
         attrs[key] = attr
-        if key in text_only:
-            declared = str | None
+        if key in derived_only:
+            declared = _MEMO_KEY
         elif key in raw:
             declared = _RAW
         else:
@@ -151,8 +158,10 @@ def struct_class(name: str, fields: Sequence[BoundField]) -> tuple[type, StructL
     for i, key in enumerate(GUARD_KEYS):
         spec.append((f"g{i}", msgspec.UnsetType, msgspec.field(name=key, default=msgspec.UNSET)))
     raw.discard("evt.type")  # declared str: its typed value is itself
+    # A memo key must not mix values that compare equal across types (1, 1.0, True): every key
+    # it reads must be declared with one of str, int, bool (and null) at most.
     memo = {field_key: tuple(attrs[k] for k in keys) for field_key, keys in derived.items()
-            if keys and all(k in text_only and k in attrs for k in keys)}
+            if keys and all(k in attrs and (k in derived_only or k not in raw) for k in keys)}
     layout = StructLayout(attrs, frozenset(raw), memo)
 
     def get(self: Any, key: str, default: Any = None) -> Any:
@@ -362,10 +371,3 @@ class LinePrefilter:
             cls, _ = struct_class("EventSkipped", ())
             self._skip = LinePlan("", msgspec.json.Decoder(cls).decode, None, _ERRORS)
         return self._skip
-
-
-def prefilter_for(cache: BucketCache[Any] | None) -> LinePrefilter | None:
-    """A prefilter over a syscall bucket cache, or ``None`` when there is none."""
-    if cache is None or cache.source != "syscall":
-        return None
-    return LinePrefilter(cache)

@@ -32,7 +32,7 @@ from detector.loader.context import Context, SourcedText
 from detector.loader.exceptions import build_condition, exception_fields
 from detector.loader.expand import expand_resolved, expanded_size
 from detector.loader.infos import ExceptionInfo, MacroInfo, RuleInfo
-from detector.loader.listsub import ListTable, Substituted
+from detector.loader.listsub import ListTable, Substituted, is_word
 from detector.loader.model import (
     CompiledList,
     CompiledMacro,
@@ -142,12 +142,25 @@ class CompileCache:
         return hit
 
     def use_lists(self, lists: dict[str, tuple[str, ...]]) -> None:
-        """The lists of this compilation; substitutions are reused while they stay the same."""
+        """The lists of this compilation.
+
+        A substitution stays valid while no list named by one of its ``words`` is new
+        or changed: lists keep their place when redefined and new ones come last, so
+        the lists it went through are still tried in the same order with the same items.
+        """
         signature = tuple(lists.items())
-        if signature != self.lists_signature:
-            self.lists_signature = signature
-            self.list_table = ListTable(signature)
-            self.substituted.clear()
+        if signature == self.lists_signature:
+            return
+        before = dict(self.lists_signature)
+        changed = {name for name, items in signature if before.get(name) != items}
+        self.lists_signature = signature
+        self.list_table = ListTable(signature)
+        if not all(is_word(name) for name in changed):
+            self.substituted.clear()  # a name with a delimiter is looked for in every text
+            return
+        stale = [text for text, sub in self.substituted.items() if not changed.isdisjoint(sub.words)]
+        for text in stale:
+            del self.substituted[text]
 
     def substitute(self, text: str) -> Substituted:
         """List substitution with the lists given to ``use_lists``."""

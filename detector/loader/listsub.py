@@ -35,9 +35,16 @@ class Edit:
 
 @dataclass(frozen=True, slots=True)
 class Substituted:
+    """A condition text after list substitution.
+
+    ``words`` are the words of the original text and of every list inserted into it:
+    the names of the only lists that could have changed the result.
+    """
+
     text: str
     used: frozenset[str]
     edits: tuple[Edit, ...]
+    words: frozenset[str] = frozenset()
 
     def original_offset(self, offset: int) -> int:
         """Where ``offset`` of the substituted text was in the text before substitution."""
@@ -78,6 +85,11 @@ def _resolve_one(cnd: str, name: str, sub: str, edits: list[Edit]) -> tuple[str,
     return cnd, used
 
 
+def is_word(name: str) -> bool:
+    """Whether ``name`` can only stand as a whole word between delimiters."""
+    return _WORD.fullmatch(name) is not None
+
+
 def joined_items(items: tuple[str, ...]) -> str:
     """A list's items as Falco writes them in place of its name."""
     return ", ".join(quote_item(v) for v in items)
@@ -106,7 +118,7 @@ class ListTable:
             self._subs.append(joined_items(items))
             if not name:
                 continue
-            if _WORD.fullmatch(name):
+            if is_word(name):
                 self._by_word.setdefault(name, []).append(index)
             else:
                 self._always.append(index)
@@ -119,10 +131,12 @@ class ListTable:
 
     def substitute(self, text: str) -> Substituted:
         """Substitute every list, in order, into ``text``."""
-        pending = self._candidates(_WORD.findall(text), -1)
+        words = _WORD.findall(text)
+        pending = self._candidates(words, -1)
         pending.update(self._always)
         if not pending:
-            return Substituted(text, frozenset(), ())
+            return Substituted(text, frozenset(), (), frozenset(words))
+        seen_words = set(words)
         heap = sorted(pending)
         edits: list[Edit] = []
         used: set[str] = set()
@@ -136,6 +150,7 @@ class ListTable:
             if not hit:
                 continue
             used.add(name)
+            seen_words.update(_WORD.findall(subs[index]))
             follow = self._follow.get(index)
             if follow is None:
                 follow = self._follow[index] = tuple(sorted(self._candidates(_WORD.findall(subs[index]), index)))
@@ -143,7 +158,7 @@ class ListTable:
                 if later not in pending:
                     pending.add(later)
                     heapq.heappush(heap, later)
-        return Substituted(text, frozenset(used), tuple(edits))
+        return Substituted(text, frozenset(used), tuple(edits), frozenset(seen_words))
 
 
 def substitute_lists(text: str, lists: Iterable[tuple[str, tuple[str, ...]]]) -> Substituted:

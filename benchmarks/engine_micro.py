@@ -1,0 +1,106 @@
+"""Per event type: what the prefilter's partial decode and generated check cost, against orjson.
+
+    python benchmarks/engine_micro.py EVENTS.jsonl [--lines 100000] [--rules FILE ...]
+
+Loads the rules (the three upstream files with every rule enabled by default), lets the
+prefilter learn its plans on the file, then times, per event type, ``orjson.loads``, the plan's
+msgspec decode and its check over the type's lines (CPU time, best of several runs), and prints
+how many lines of each type still need the full path.  Figures are per line, in microseconds.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import click  # noqa: E402
+import orjson  # noqa: E402
+
+from detector.engine import Engine, RuleSelection, SelectionAction  # noqa: E402
+from detector.loader import load_rules  # noqa: E402
+from detector.sources import BadLineStats, read_records  # noqa: E402
+
+UPSTREAM = ("falco_rules.yaml", "falco-incubating_rules.yaml", "falco-sandbox_rules.yaml")
+
+
+def _best(fn: Callable[[], Any], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.process_time()
+        fn()
+        best = min(best, time.process_time() - start)
+    return best
+
+
+@click.command()
+@click.argument("events", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--lines", default=100_000, show_default=True, help="Lines of EVENTS to use.")
+@click.option("--rules", "rules", multiple=True, type=click.Path(exists=True),
+              help="Rules files (default: the upstream ones under ../shared).")
+@click.option("--repeat", default=5, show_default=True)
+def main(events: Path, lines: int, rules: Sequence[str], repeat: int) -> None:
+    paths = list(rules) or [str(Path(__file__).resolve().parent.parent.parent / "shared" / "falco" / "rules" / n)
+                            for n in UPSTREAM]
+    result = load_rules(*paths)
+    engine = Engine(result.ruleset, selection=RuleSelection((SelectionAction("enable", rule="*"),)))
+    data = []
+    with events.open("rb") as handle:
+        for i, line in enumerate(handle):
+            if i >= lines:
+                break
+            data.append(line.rstrip(b"\n"))
+    sample = events.with_suffix(".micro-sample.jsonl")
+    sample.write_bytes(b"\n".join(data) + b"\n")
+    prefilter = engine.line_prefilter()
+    for record in read_records([sample], stats=BadLineStats(), prefilter=prefilter):
+        engine.process(record.event, record.source)
+    sample.unlink()
+    by_type: dict[bytes, list[bytes]] = defaultdict(list)
+    for line in data:
+        at = line.find(b'"evt.type":"') + 12
+        by_type[line[at:line.find(b'"', at)]].append(line)
+    gc.disable()
+    print(f"{'type':12s} {'lines':>7s} {'orjson':>8s} {'decode':>8s} {'check':>8s} {'full path':>9s}")
+    for raw, group in sorted(by_type.items(), key=lambda kv: -len(kv[1])):
+        plan = prefilter.plans.get(raw)
+        loads = _best(lambda g=group: [orjson.loads(x) for x in g], repeat) / len(group) * 1e6
+        if plan is None:
+            print(f"{raw.decode():12s} {len(group):7d} {loads:8.2f} {'-':>8s} {'-':>8s} {'all':>9s}")
+            continue
+        decode = plan.decode
+        decoded = []
+        for line in group:
+            try:
+                decoded.append(decode(line))
+            except plan.errors:
+                pass
+        errors = plan.errors
+        dec = _best(lambda g=group, f=decode, e=errors: [_try(f, x, e) for x in g], repeat) / len(group) * 1e6
+        if plan.evaluate is None:
+            print(f"{raw.decode():12s} {len(group):7d} {loads:8.2f} {dec:8.2f} {'skip':>8s} {0:9d}")
+            continue
+        evaluate = plan.evaluate
+        passed = sum(1 for d in decoded if _try(evaluate, d, errors) != 0)
+        check = _best(lambda f=evaluate, e=errors, ds=decoded: [_try(f, d, e) for d in ds],
+                      repeat) / max(len(decoded), 1) * 1e6
+        full = passed + len(group) - len(decoded)
+        print(f"{raw.decode():12s} {len(group):7d} {loads:8.2f} {dec:8.2f} {check:8.2f} {full:9d}")
+
+
+def _try(fn: Callable[[Any], Any], value: Any, errors: tuple[type[BaseException], ...]) -> Any:
+    try:
+        return fn(value)
+    except errors:
+        return 1
+
+
+if __name__ == "__main__":
+    main()
