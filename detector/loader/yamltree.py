@@ -18,6 +18,7 @@ from typing import Any, Final, Literal
 import yaml
 
 from detector.errors import DetectorError
+from detector.language.frozen import constructor
 
 _Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -119,8 +120,12 @@ _YAML_CPP_WORDING: Final[tuple[tuple[str, str], ...]] = (
 )
 
 
+_new_mark: Final = constructor(Mark)
+_new_node: Final = constructor(YNode)
+
+
 def _mark(m: Any) -> Mark:
-    return Mark(m.index, m.line + 1, m.column + 1)
+    return _new_mark(m.index, m.line + 1, m.column + 1)
 
 
 def _yaml_cpp_message(problem: str, mark: Mark) -> str:
@@ -157,21 +162,21 @@ class _Builder:
 
 def _scalar_node(event: yaml.ScalarEvent) -> YNode:
     start, end = event.start_mark, event.end_mark
-    start_mark = Mark(start.index, start.line + 1, start.column + 1)
-    end_mark = Mark(end.index, end.line + 1, end.column + 1)
+    start_mark = _new_mark(start.index, start.line + 1, start.column + 1)
+    end_mark = _new_mark(end.index, end.line + 1, end.column + 1)
     style = event.style or ""
     value = event.value
     if (style == "" and event.implicit[0] and value in _NULL_WORDS) or event.tag == _NULL_TAG:
-        return YNode("null", start_mark, end_mark, text="", style=style)
-    return YNode("scalar", start_mark, end_mark, text=value, style=style)
+        return _new_node("null", start_mark, end_mark, "", style, (), ())
+    return _new_node("scalar", start_mark, end_mark, value, style, (), ())
 
 
 def _close(builder: _Builder, end: Mark) -> YNode:
     if builder.kind == "seq":
-        return YNode("seq", builder.start, end, items=tuple(builder.children), style=builder.style)
+        return _new_node("seq", builder.start, end, "", builder.style, tuple(builder.children), ())
     kids = builder.children
     pairs = tuple(zip(kids[::2], kids[1::2], strict=False))  # an odd last key has no pair
-    return YNode("map", builder.start, end, pairs=pairs, style=builder.style)
+    return _new_node("map", builder.start, end, "", builder.style, (), pairs)
 
 
 # What each libyaml event does to the tree being built.
