@@ -42,6 +42,7 @@ from detector.language.ast import (
     UnaryCheck,
     Value,
 )
+from detector.language.frozen import constructor
 
 SINGLE_TRANSFORMERS = frozenset({"tolower", "toupper", "b64", "basename", "len"})
 MULTI_TRANSFORMERS = frozenset({"join", "concat", "getopt"})
@@ -140,6 +141,14 @@ class Checked:
     fields: tuple[BoundField, ...] = ()
 
 
+# The typed tree is built once per check; without the frozen dataclasses' slow __init__.
+_new_check = constructor(Check)
+_new_and = constructor(CAnd)
+_new_or = constructor(COr)
+_new_not = constructor(CNot)
+_new_field_operand = constructor(FieldOperand)
+
+
 def offset_of(node: Node | None) -> int:
     span = getattr(node, "span", None)
     return span.start if span is not None else 0
@@ -200,11 +209,11 @@ class _Checker:
 
     def expr(self, node: Expr) -> CExpr:
         if isinstance(node, And):
-            return CAnd(tuple(self.expr(c) for c in node.children))
+            return _new_and(tuple(self.expr(c) for c in node.children))
         if isinstance(node, Or):
-            return COr(tuple(self.expr(c) for c in node.children))
+            return _new_or(tuple(self.expr(c) for c in node.children))
         if isinstance(node, Not):
-            return CNot(self.expr(node.child))
+            return _new_not(self.expr(node.child))
         if isinstance(node, UnaryCheck):
             return self.unary(node)
         if isinstance(node, BinaryCheck):
@@ -221,7 +230,7 @@ class _Checker:
         except ConditionCompileError as exc:
             raise self.locate(exc, node) from None
         self.fields.append(bound)
-        return FieldOperand(bound, node)
+        return _new_field_operand(bound, node)
 
     def operand(self, node: Node) -> Operand:
         """A left-hand side or transformer argument (never ``val()``)."""
@@ -300,7 +309,7 @@ class _Checker:
 
     def unary(self, node: UnaryCheck) -> Check:
         lhs = self.lhs(node.left)
-        return Check(node, lhs, node.op)
+        return _new_check(node, lhs, node.op, None, (), None, ())
 
     def lhs(self, node: Node) -> Operand:
         if isinstance(node, Transform) and node.name == "val":
@@ -319,11 +328,11 @@ class _Checker:
         right = node.right
         if isinstance(right, Transform):
             rhs = self.rhs_operand(lhs, op, right)
-            return Check(node, lhs, op, node.modifier, rhs=rhs)
+            return _new_check(node, lhs, op, node.modifier, (), rhs, ())
         texts = right.items if isinstance(right, ListValue) else (right.text,)
         values = self.literals(lhs, op, texts, right)
         self.warn_values(op, texts)
-        return Check(node, lhs, op, node.modifier, values=values, texts=tuple(texts))
+        return _new_check(node, lhs, op, node.modifier, values, None, tuple(texts))
 
     def rhs_operand(self, lhs: Operand, op: str, node: Transform) -> Operand:
         if node.name == "val":

@@ -211,21 +211,24 @@ class FieldSource:
         return info, arg, text
 
     def bind(self, name: str, arg: str | None) -> BoundField:
-        # Bound fields are immutable and a field as written always binds the same way, so
-        # they are shared: compiling a ruleset binds the same few hundred fields thousands
-        # of times.  Failures are not kept (their exceptions get located by the caller).
         found = self._bound.get((name, arg))
-        if found is None:
-            info, argument, key = self.resolve(name, arg)
-            binder = self._binders.get(info.name)
-            if binder is not None:
-                found = binder(info, argument, key)
-            else:
-                found = BoundField(info, argument, key, self.name, plain_loader(key, info))
+        if found is not None:
+            return found
+        info, argument, key = self.resolve(name, arg)
+        binder = self._binders.get(info.name)
+        if binder is not None:
+            return binder(info, argument, key)
+        loader = plain_loader(key, info)
+        bound = BoundField(info, argument, key, self.name, loader)
+        if loader.coerce is None or getattr(loader.coerce, "__closure__", None) is None:
+            # Immutable and made only of shared parts, so binding the field again could only
+            # build an equal copy: reuse it (compiling a ruleset binds the same few hundred
+            # fields thousands of times).  Fields with a coercion closure of their own are
+            # bound afresh, since generated code tells such closures apart.
             if len(self._bound) >= BOUND_CACHE_SIZE:
                 self._bound.clear()
-            self._bound[(name, arg)] = found
-        return found
+            self._bound[(name, arg)] = bound
+        return bound
 
 
 @functools.cache

@@ -14,11 +14,13 @@ caller parses again with Lark, which knows how to word the error.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
 from lark import Lark
+from lark.parse_tree_builder import ChildFilterLALR_NoPlaceholders
 from lark.parsers.lalr_analysis import Shift
 
 from detector.language.escaping import EscapeError
@@ -98,6 +100,7 @@ class Tables:
         count = len(table.states)
         if set(table.states) != set(range(count)) or set(frontend.lexer.lexers) != set(range(count)):
             raise LookupError("parser states are not numbered 0..n-1")
+        reductions = {rule: _inline_callback(rule, callback) for rule, callback in callbacks.items()}
         actions: list[_Actions] = [{} for _ in range(count)]
         for state, row in table.states.items():
             out = actions[state]
@@ -105,7 +108,7 @@ class Tables:
                 if action is Shift:
                     out[symbol] = int(arg)
                 else:
-                    out[symbol] = (len(arg.expansion), callbacks[arg], str(arg.origin.name))
+                    out[symbol] = (len(arg.expansion), reductions[arg], str(arg.origin.name))
         lexers: list[_StateLexer] = []
         for state in range(count):
             basic = frontend.lexer.lexers[state]
@@ -117,6 +120,45 @@ class Tables:
             lexers.append((match, frozenset(basic.newline_types), frozenset(basic.ignore_types)))
         return cls(actions, lexers, int(table.start_states["start"]), int(table.end_states["start"]),
                    unescaped, unescape)
+
+
+class _Inlined:
+    """What an inlined rule (``__conj_star_1``...) reduces to: its parent splices ``children`` in."""
+
+    __slots__ = ("children",)
+
+    def __init__(self, children: list[Any]) -> None:
+        self.children = children
+
+
+def _inline_callback(rule: Any, callback: Callable[[list[Any]], Any]) -> Callable[[list[Any]], Any]:
+    """For an inlined rule, a lighter equivalent of the Tree Lark builds only to be spliced.
+
+    Lark gives such a rule either its default tree builder (all children kept) or a
+    child filter in front of it (``to_include``: which children to keep, and whether a
+    child is itself inlined and spliced).  Anything else is kept as it is.
+    """
+    if not str(rule.origin.name).startswith("_"):
+        return callback
+    if isinstance(callback, functools.partial):
+        return _Inlined
+    if isinstance(callback, ChildFilterLALR_NoPlaceholders) and isinstance(callback.node_builder,
+                                                                          functools.partial):
+        include: tuple[tuple[int, bool], ...] = tuple(callback.to_include)
+
+        def filtered(children: list[Any]) -> Any:
+            kept: list[Any] = []
+            for i, splice in include:
+                if not splice:
+                    kept.append(children[i])
+                elif kept:
+                    kept += children[i].children
+                else:
+                    kept = children[i].children  # left recursion: extend the list in place, as Lark does
+            return _Inlined(kept)
+
+        return filtered
+    return callback
 
 
 # What a filtered token (``_COMMA``) leaves on the value stack: the callbacks drop it by position.
@@ -191,11 +233,11 @@ def run(tables: Tables, text: str, max_depth: int) -> Any | None:
             act = actions[states[-1]].get(kind)
             if act is None:
                 return None
-            if act.__class__ is int:
-                states.append(act)  # type: ignore[arg-type]
+            if isinstance(act, int):
+                states.append(act)
                 values.append(token)
                 break
-            count, callback, origin = act  # type: ignore[misc]
+            count, callback, origin = act
             if count:
                 children = values[-count:]
                 del states[-count:]
@@ -207,9 +249,9 @@ def run(tables: Tables, text: str, max_depth: int) -> Any | None:
     end = tables.end
     while True:
         act = actions[states[-1]].get("$END")
-        if act is None or act.__class__ is int:
+        if act is None or isinstance(act, int):
             return None
-        count, callback, origin = act  # type: ignore[misc]
+        count, callback, origin = act
         if count:
             children = values[-count:]
             del states[-count:]

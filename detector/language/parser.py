@@ -44,6 +44,7 @@ from detector.language.ast import (
     Value,
 )
 from detector.language.escaping import EscapeError, unescape
+from detector.language.frozen import constructor
 from detector.language.lalr import GROUP_PRECEDERS, OPENER_COST, Tables, run
 
 GRAMMAR_PATH: Final = Path(__file__).resolve().parents[2] / "grammar" / "condition.lark"
@@ -81,11 +82,24 @@ def _unescape_token(token: Token) -> Token:
     return token.update(value=value)
 
 
+# The nodes built on every parse, made without the frozen dataclasses' slow __init__.
+_new_span: Final = constructor(Span)
+_new_value: Final = constructor(Value)
+_new_field: Final = constructor(FieldRef)
+_new_list: Final = constructor(ListValue)
+_new_unary: Final = constructor(UnaryCheck)
+_new_binary: Final = constructor(BinaryCheck)
+_new_macro_ref: Final = constructor(MacroRef)
+_new_not: Final = constructor(Not)
+_new_and: Final = constructor(And)
+_new_or: Final = constructor(Or)
+
+
 def _span(first: Token | Span, end: int | None) -> Span:
     if isinstance(first, Span):
-        return Span(first.start, end or first.start, first.line, first.column)
+        return _new_span(first.start, end or first.start, first.line, first.column)
     start = first.start_pos or 0
-    return Span(start, end or start, first.line or 1, first.column or 1)
+    return _new_span(start, end or start, first.line or 1, first.column or 1)
 
 
 def _end(node: Node) -> int:
@@ -99,7 +113,7 @@ def _start(node: Node) -> Span:
 
 
 def _value(token: Token) -> Value:
-    return Value(str(token.value), span=_span(token, token.end_pos or 0))
+    return _new_value(str(token.value), _span(token, token.end_pos or 0))
 
 
 class _Builder(Transformer[Token, _Built]):
@@ -118,7 +132,7 @@ class _Builder(Transformer[Token, _Built]):
         name: Token = c[0]
         arg = c[1]
         end = arg[1] if arg is not None else name.end_pos
-        node = FieldRef(str(name.value), arg[0] if arg is not None else None, span=_span(name, end))
+        node = _new_field(str(name.value), arg[0] if arg is not None else None, _span(name, end))
         return node, 1
 
     def transformer(self, c: list[Any]) -> _Built:
@@ -168,7 +182,7 @@ class _Builder(Transformer[Token, _Built]):
 
     def list_literal(self, c: list[Any]) -> _Built:
         values = tuple(str(t.value) for t in c[1:-1] if t is not None)
-        return ListValue(values, span=_span(c[0], c[-1].end_pos)), 0
+        return _new_list(values, _span(c[0], c[-1].end_pos)), 0
 
     def _scalar_rhs(self, c: list[Any]) -> _Built:
         # parse_*_value_or_transformer, then try_parse_transformer_or_val
@@ -219,9 +233,9 @@ class _Builder(Transformer[Token, _Built]):
         span = _span(_start(left), end)
         node: Expr
         if right is None:
-            node = UnaryCheck(left, op, span=span)
+            node = _new_unary(left, op, span)
         else:
-            node = BinaryCheck(left, op, right, modifier, span=span)
+            node = _new_binary(left, op, right, modifier, span)
         return node, 1 + max(left_levels, cond_levels)
 
     def field_check(self, c: list[Any]) -> _Built:
@@ -236,7 +250,7 @@ class _Builder(Transformer[Token, _Built]):
 
     def macro_check(self, c: list[Any]) -> _Built:
         token: Token = c[0]
-        return MacroRef(str(token.value), span=_span(token, token.end_pos)), 1
+        return _new_macro_ref(str(token.value), _span(token, token.end_pos)), 1
 
     # ---- boolean structure -----------------------------------------------------------
 
@@ -250,7 +264,7 @@ class _Builder(Transformer[Token, _Built]):
         if len(c) >= 2 and c[-2].type == "NOT_PAREN":
             levels += 1  # not( goes straight to parse_embedded_remainder
         if negations % 2:
-            node = Not(node, span=_span(c[0], _end(node)))
+            node = _new_not(node, _span(c[0], _end(node)))
         return node, 1 + levels
 
     @staticmethod
@@ -265,13 +279,13 @@ class _Builder(Transformer[Token, _Built]):
                 child_levels += 1  # `and(` / `or(` go straight to parse_embedded_remainder
             levels = max(levels, child_levels)
             children.append(child)
-        return make(tuple(children), span=_span(_start(first), _end(children[-1]))), 1 + levels
+        return make(tuple(children), _span(_start(first), _end(children[-1]))), 1 + levels
 
     def conj(self, c: list[Any]) -> _Built:
-        return self._chain(c, And)
+        return self._chain(c, _new_and)
 
     def disj(self, c: list[Any]) -> _Built:
-        return self._chain(c, Or)
+        return self._chain(c, _new_or)
 
     def start(self, c: list[Any]) -> _Built:
         built: _Built = c[0]

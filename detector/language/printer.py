@@ -133,18 +133,17 @@ def _parts(node: Node, where: str, exact: bool) -> list[_Part]:
 def _check_text(node: BinaryCheck | UnaryCheck, exact: bool) -> str | None:
     """A check on a plain field written in one go (most checks), or ``None`` for the general way."""
     left = node.left
-    if left.__class__ is not FieldRef:
+    if not isinstance(left, FieldRef):
         return None
-    head = left.name + _arg_text(left.arg, exact)  # type: ignore[union-attr]
-    if node.__class__ is UnaryCheck:
+    head = left.name + _arg_text(left.arg, exact)
+    if isinstance(node, UnaryCheck):
         return f"{head} {node.op}"
-    right = node.right  # type: ignore[union-attr]
-    modifier = node.modifier  # type: ignore[union-attr]
-    middle = f" {node.op} {modifier} " if modifier else f" {node.op} "
-    if right.__class__ is ListValue:
+    right = node.right
+    middle = f" {node.op} {node.modifier} " if node.modifier else f" {node.op} "
+    if isinstance(right, ListValue):
         return head + middle + "(" + ", ".join(_value_text(v, _STR, exact) for v in right.items) + ")"
-    if right.__class__ is Value:
-        return head + middle + _value_text(right.text, _rhs_context(node), exact)  # type: ignore[arg-type]
+    if isinstance(right, Value):
+        return head + middle + _value_text(right.text, _rhs_context(node), exact)
     return None
 
 
@@ -154,24 +153,22 @@ def as_string(node: Node, *, exact: bool = False) -> str:
     stack: list[_Part] = [(node, _STR)]
     while stack:
         item = stack.pop()
-        if item.__class__ is str:
-            out.append(item)  # type: ignore[arg-type]
+        if isinstance(item, str):
+            out.append(item)
             continue
-        current, where = item  # type: ignore[misc]
-        kind = current.__class__
+        current, where = item
         # the boolean skeleton and plain checks directly; the rest through _parts
-        if kind is And or kind is Or:
+        if isinstance(current, (And, Or)) and current.children:
             children = current.children
-            if children:
-                word = " and " if kind is And else " or "
-                stack.append(")")
-                for child in reversed(children[1:]):
-                    stack.append((child, _STR))
-                    stack.append(word)
-                stack.append((children[0], _STR))
-                out.append("(")
-                continue
-        elif kind is BinaryCheck or kind is UnaryCheck:
+            word = " and " if isinstance(current, And) else " or "
+            stack.append(")")
+            for child in reversed(children[1:]):
+                stack.append((child, _STR))
+                stack.append(word)
+            stack.append((children[0], _STR))
+            out.append("(")
+            continue
+        if isinstance(current, (BinaryCheck, UnaryCheck)):
             text = _check_text(current, exact)
             if text is not None:
                 out.append(text)

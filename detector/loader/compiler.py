@@ -26,6 +26,7 @@ from detector.language.ast import (
     Transform,
     Value,
 )
+from detector.language.frozen import constructor
 from detector.loader import codes
 from detector.loader.collector import Collector
 from detector.loader.context import Context, SourcedText
@@ -266,6 +267,11 @@ class _Condition:
         return self.written.context_at(self.substituted.original_offset(offset))
 
 
+# The models made on every compilation, without the frozen dataclasses' slow __init__.
+_new_list: Final = constructor(CompiledList)
+_new_macro: Final = constructor(CompiledMacro)
+
+
 class Compiler:
     """One compilation of everything a collector holds."""
 
@@ -308,14 +314,15 @@ class Compiler:
 
     def _ruleset(self) -> Ruleset:
         lists = tuple(
-            CompiledList(name, items, name in self.used_lists, info.ctx.item.file, info.ctx.item.line)
+            _new_list(name, items, name in self.used_lists, item.file, item.line)
             for name, items in self.lists.items()
-            for info in (self.col.lists[name],)
+            for item in (self.col.lists[name].ctx.item,)
         )
         macros = tuple(
-            CompiledMacro(name, info.cond.text, self.expanded_macros[name], name in self.used_macros,
-                          info.ctx.item.file, info.ctx.item.line, self.parsed_macros.get(name))
+            _new_macro(name, info.cond.text, self.expanded_macros[name], name in self.used_macros,
+                       item.file, item.line, self.parsed_macros.get(name))
             for name, info in self.col.macros.items() if name in self.expanded_macros
+            for item in (info.ctx.item,)
         )
         plugins = tuple(PluginRequirement(alts) for alts in self.col.required_plugin_versions)
         return Ruleset(tuple(self.rules), lists, macros, self.col.required_engine_version_text, plugins)
@@ -325,6 +332,9 @@ class Compiler:
     def _compile_lists(self) -> None:
         col_lists = self.col.lists
         for name, info in col_lists.items():
+            if not any(item in col_lists for item in info.items):
+                self.lists[name] = info.items  # no list inside: the items as they are
+                continue
             items: list[str] = []
             for item in info.items:
                 ref = col_lists.get(item)

@@ -10,8 +10,10 @@ be turned back into a line and column of the rules file.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from detector.errors import caret_snippet, line_col
+from detector.language.frozen import constructor
 from detector.loader import codes
 from detector.loader.model import Location
 from detector.loader.yamltree import YNode
@@ -56,11 +58,12 @@ class Context:
         """A nested location at ``node`` (or at the parent's position when there is no node)."""
         if node is None:
             last = self.locations[-1]
-            loc = Location(item_type, item_name, last.file, last.offset, last.line, last.column)
+            loc = _new_location(item_type, item_name, last.file, last.offset, last.line, last.column)
         else:
-            loc = Location(item_type, item_name, self.source.name, node.start.offset,
-                           node.start.line, node.start.column)
-        return Context(self.source, self.locations + (loc,))
+            start = node.start
+            loc = _new_location(item_type, item_name, self.source.name, start.offset, start.line,
+                                start.column)
+        return _new_context(self.source, self.locations + (loc,))
 
     def at_offset(self, offset: int, item_type: str = codes.CONDITION_EXPRESSION) -> Context:
         """A nested location at a character offset of the file."""
@@ -134,7 +137,7 @@ class SourcedText:
 
     @classmethod
     def from_node(cls, text: str, node: YNode | None, ctx: Context) -> SourcedText:
-        return cls(text, (TextPiece(0, len(text), node, ctx),))
+        return cls(text, (_new_piece(0, len(text), node, ctx),))
 
     def joined(self, sep: str, other: SourcedText) -> SourcedText:
         """``self + sep + other``, keeping both origins."""
@@ -181,3 +184,7 @@ class SourcedText:
 
 
 _NO_CONTEXT = Context.for_file(SourceFile("<unknown>", ""))
+# Made for every item and value read, without the frozen dataclasses' slow __init__.
+_new_location: Final = constructor(Location)
+_new_context: Final = constructor(Context)
+_new_piece: Final = constructor(TextPiece)

@@ -27,7 +27,6 @@ from detector.language.ast import (
     Expr,
     FieldRef,
     ListValue,
-    MacroRef,
     Node,
     Not,
     Or,
@@ -37,6 +36,7 @@ from detector.language.ast import (
     Value,
 )
 from detector.language.resolve import expand_macros as expand
+from detector.language.resolve import macro_refs as language_macro_refs
 from detector.outputs.format import OutputFormat
 
 
@@ -87,8 +87,9 @@ def walk(node: Node) -> Iterator[Node]:
         stack.extend(reversed(children(current)))
 
 
-def macro_refs(expr: Expr) -> set[str]:
-    return {n.name for n in walk(expr) if isinstance(n, MacroRef)}
+def macro_refs(expr: Expr) -> frozenset[str]:
+    """The macros ``expr`` names (references only stand in its and/or/not skeleton)."""
+    return language_macro_refs(expr)
 
 
 def span_start(node: Node) -> int | None:

@@ -160,7 +160,7 @@ class _Builder:
         self.style = style
 
 
-def _scalar_node(event: yaml.ScalarEvent) -> YNode:
+def _scalar_node(event: Any) -> YNode:
     start, end = event.start_mark, event.end_mark
     start_mark = _new_mark(start.index, start.line + 1, start.column + 1)
     end_mark = _new_mark(end.index, end.line + 1, end.column + 1)
