@@ -26,7 +26,7 @@ from detector.fields.operators import (
     transformed_type,
 )
 from detector.fields.registry import BoundField, FieldSource, Loader, get_source
-from detector.fields.types import FieldType, LiteralError, parse_hex_bytes, parse_literal
+from detector.fields.types import STRING_TYPES, FieldType, LiteralError, parse_hex_bytes, parse_literal
 from detector.language.ast import (
     And,
     BinaryCheck,
@@ -47,6 +47,9 @@ from detector.language.frozen import constructor
 SINGLE_TRANSFORMERS = frozenset({"tolower", "toupper", "b64", "basename", "len"})
 MULTI_TRANSFORMERS = frozenset({"join", "concat", "getopt"})
 _CMPOP_NAMES = {"regex": "REGEX", "pmatch": "PMATCH"}
+# Literal types whose value is the text itself, and the operators that parse it otherwise.
+_TEXT_TYPES = STRING_TYPES | {FieldType.SOCKADDR, FieldType.SOCKFAMILY}
+_PARSING_OPS = frozenset({"bcontains", "bstartswith", "regex"})
 # A constant starting like a transformer call: ``tolower(``...
 _TRANSFORMER_CALLS = tuple(sorted(t + "(" for t in SINGLE_TRANSFORMERS | MULTI_TRANSFORMERS))
 
@@ -317,7 +320,8 @@ class _Checker:
         return self.operand(node)
 
     def binary(self, node: BinaryCheck) -> Check:
-        lhs = self.lhs(node.left)
+        left = node.left
+        lhs = self.field(left) if isinstance(left, FieldRef) else self.lhs(left)
         op = node.op
         problem = comparable_error(op, lhs.ftype, lhs.is_list)
         if problem is not None:
@@ -370,6 +374,14 @@ class _Checker:
             and lhs.bound.arg is None
             and self.source.kind == "syscall"
         )
+        if ftype in _TEXT_TYPES and op not in _PARSING_OPS:
+            # the value of a string literal is its text (parse_literal's first case)
+            for text in texts:
+                if "\0" in text:
+                    raise self.error("filter error: filter value cannot contain a NUL byte (\\x00)", node)
+                if event_type and text not in EVENT_TYPE_NAMES:
+                    raise self.error(f"unknown event type {text}", node)
+            return tuple(texts)
         if op in ("bcontains", "bstartswith"):
             parse: Callable[[str], Any] = parse_hex_bytes
         elif op == "regex":
@@ -391,8 +403,9 @@ class _Checker:
         return tuple(values)
 
     def warn_values(self, op: str, texts: Sequence[str]) -> None:
+        field_prefix = self.source.field_prefix
         for text in texts:
-            if self.source.field_prefix(text) is not None:
+            if field_prefix(text) is not None:
                 self.warnings.append(f"'{text}' may be a valid field misused as a const string value")
             elif text.startswith(_TRANSFORMER_CALLS):
                 self.warnings.append(

@@ -15,6 +15,7 @@ the syscall names generic events report).  ``evttypes`` returns ``None`` for
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from detector.codegen.check import deep_recursion, expr_depth, offset_of
 from detector.errors import ConditionCompileError
@@ -45,6 +46,12 @@ class _Leaf:
     has_codes: bool  # whether negation inverts it (neutral checks stay "every type")
 
 
+# The leaves that do not depend on the check's values (shared: a leaf is immutable).
+_NEUTRAL: Final = _Leaf(ALL, False)
+_EVERY_TYPE: Final = _Leaf(ALL, True)
+_NO_TYPE: Final = _Leaf(NONE, True)
+
+
 def _is_type_field(node: Node) -> bool:
     return isinstance(node, FieldRef) and node.name in _TYPE_FIELDS and node.arg is None
 
@@ -69,7 +76,7 @@ def _evt_num_leaf(node: BinaryCheck) -> _Leaf | None:
         return None
     if isinstance(node.right, ListValue):
         if node.op == "in" and all(_decimal(t) == 0 for t in node.right.items):
-            return _Leaf(NONE, True)
+            return _NO_TYPE
         return None
     value = _decimal(node.right.text)
     if value is None:
@@ -78,9 +85,9 @@ def _evt_num_leaf(node: BinaryCheck) -> _Leaf | None:
     never = (op in ("=", "==", "<=", "in") and value == 0) or (op == "<" and value <= 1)
     always = (op in ("!=", ">") and value == 0) or (op == ">=" and value <= 1)
     if never:
-        return _Leaf(NONE, True)
+        return _NO_TYPE
     if always:
-        return _Leaf(ALL, True)
+        return _EVERY_TYPE
     return None
 
 
@@ -116,20 +123,20 @@ class _Visitor:
         if isinstance(node, UnaryCheck):
             if isinstance(node.left, Transform) and _transforms_type_field(node.left):
                 raise self.error("event code search does not support evt.type checks with transformers", node)
-            return _Leaf(ALL, _is_type_field(node.left) and node.op == "exists")
+            return _EVERY_TYPE if _is_type_field(node.left) and node.op == "exists" else _NEUTRAL
         if not isinstance(node, BinaryCheck):
-            return _Leaf(ALL, False)
+            return _NEUTRAL
         num = _evt_num_leaf(node)
         if num is not None:
             return num
         if node.op not in _TYPE_OPS:
-            return _Leaf(ALL, False)
+            return _NEUTRAL
         if isinstance(node.left, Transform):
             if _transforms_type_field(node.left):
                 raise self.error("event code search does not support evt.type checks with transformers", node)
-            return _Leaf(ALL, False)
+            return _NEUTRAL
         if not _is_type_field(node.left):
-            return _Leaf(ALL, False)
+            return _NEUTRAL
         if isinstance(node.right, Transform):
             raise self.error(
                 "right-hand field comparisons on evt.type/syscall.type checks are not supported "
@@ -139,7 +146,7 @@ class _Visitor:
         names = node.right.items if isinstance(node.right, ListValue) else (node.right.text,)
         if node.modifier not in (None, "anyof", "oneof") or (node.modifier and node.op == "!="):
             # Only "any/one of these names" pins the type down; be neutral about the rest.
-            return _Leaf(ALL, False)
+            return _NEUTRAL
         codes = frozenset(names) & ALL
         if node.op == "!=":
             codes = ALL - codes

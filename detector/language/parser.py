@@ -43,6 +43,7 @@ from detector.language.ast import (
     UnaryCheck,
     Value,
 )
+from detector.language.cachefile import parser_cache_file
 from detector.language.escaping import EscapeError, unescape
 from detector.language.frozen import constructor
 from detector.language.lalr import GROUP_PRECEDERS, OPENER_COST, Tables, run
@@ -294,7 +295,7 @@ class _Builder(Transformer[Token, _Built]):
 
 @functools.cache
 def _lark() -> Lark:
-    """The parser, built once per process on first use."""
+    """The parser, made once per process on first use (from the cache file when there is one)."""
     return Lark(
         GRAMMAR_PATH.read_text(encoding="utf-8"),
         parser="lalr",
@@ -305,6 +306,7 @@ def _lark() -> Lark:
         maybe_placeholders=True,
         transformer=_Builder(),
         lexer_callbacks={"QUOTED": _unescape_token, "ARG_QUOTED": _unescape_token},
+        cache=parser_cache_file() or False,
     )
 
 

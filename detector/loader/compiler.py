@@ -126,6 +126,9 @@ class CompileCache:
     list_table: ListTable = field(default_factory=lambda: ListTable(()))
     expansions: dict[tuple[int, ...], _Expansion] = field(default_factory=dict)
     expanded_facts: dict[int, _Facts] = field(default_factory=dict)
+    # keyed by the id of a rule's exceptions tuple, which the entry keeps
+    rule_exceptions: dict[int, tuple[tuple[ExceptionInfo, ...], tuple[RuleException, ...], frozenset[str]]] = field(
+        default_factory=dict)
     compiled: dict[tuple[str, str], tuple[CompiledCondition, tuple[CompilerWarning, ...]] | ToolError] = field(
         default_factory=dict)
 
@@ -195,6 +198,16 @@ class CompileCache:
             _remember(self.expanded_facts, id(expr), hit)
         return hit
 
+    def exceptions(self, infos: tuple[ExceptionInfo, ...]) -> tuple[tuple[RuleException, ...], frozenset[str]]:
+        """A rule's exceptions as the ruleset shows them, and the fields they use."""
+        if not infos:
+            return (), frozenset()
+        hit = self.rule_exceptions.get(id(infos))
+        if hit is None:
+            hit = (infos, tuple(_public_exception(e) for e in infos), exception_fields(infos))
+            _remember(self.rule_exceptions, id(infos), hit)
+        return hit[1], hit[2]
+
     def check_output(self, fmt: str, source: str) -> None:
         key = (source, fmt)
         if key not in self.outputs:
@@ -246,6 +259,13 @@ class _Visible(Mapping[str, Expr]):
             raise KeyError(name)
         expanded = c.expanded_macros.get(name)
         return expanded if expanded is not None else c.parsed_macros[name]
+
+    def __contains__(self, name: object) -> bool:
+        # what __getitem__ would find, without raising (asked for every reference)
+        c = self._c
+        info = c.col.macros.get(name)  # type: ignore[call-overload]
+        return (info is not None and info.index < self._visibility and name not in c.broken_macros
+                and (name in c.expanded_macros or name in c.parsed_macros))
 
     def __iter__(self) -> Iterator[str]:
         return (n for n in self._c.parsed_macros if n in self)
@@ -502,6 +522,7 @@ class Compiler:
         if info.source == "syscall" and info.warn_evttypes and (
                 evttypes is None or len(evttypes) > _MANY_EVTTYPES):
             self.result.add_warning(codes.LOAD_NO_EVTTYPE, codes.WARNING_NO_EVTTYPE, info.ctx)
+        public_exceptions, fields = self.cache.exceptions(info.exceptions)
         return CompiledRule(
             name=info.name,
             desc=info.desc,
@@ -521,8 +542,8 @@ class Compiler:
             warn_evttypes=info.warn_evttypes,
             capture=info.capture,
             capture_duration=info.capture_duration,
-            exceptions=tuple(_public_exception(e) for e in info.exceptions),
-            exception_fields=exception_fields(info.exceptions),
+            exceptions=public_exceptions,
+            exception_fields=fields,
             extra_output_fields=extra_fields,
             id=len(self.rules),
         )
