@@ -40,16 +40,35 @@ _TYPE_OPS = frozenset({"=", "==", "!=", "in"})
 _NUM_OPS = frozenset({"=", "==", "!=", "<", "<=", ">", ">=", "in"})
 
 
+# A set of names kept as (complemented, names): ``ALL - names`` when complemented.  Every
+# set here is within ALL, so the algebra stays exact while negations and neutral checks
+# never build the full set of several hundred names.
+_Names = tuple[bool, frozenset[str]]
+
+
 @dataclass(frozen=True, slots=True)
 class _Leaf:
-    codes: frozenset[str]
+    names: _Names
     has_codes: bool  # whether negation inverts it (neutral checks stay "every type")
 
 
 # The leaves that do not depend on the check's values (shared: a leaf is immutable).
-_NEUTRAL: Final = _Leaf(ALL, False)
-_EVERY_TYPE: Final = _Leaf(ALL, True)
-_NO_TYPE: Final = _Leaf(NONE, True)
+_EVERY: Final[_Names] = (True, NONE)
+_NEUTRAL: Final = _Leaf(_EVERY, False)
+_EVERY_TYPE: Final = _Leaf(_EVERY, True)
+_NO_TYPE: Final = _Leaf((False, NONE), True)
+
+
+def _intersect(a: _Names, b: _Names) -> _Names:
+    if a[0]:
+        return (True, a[1] | b[1]) if b[0] else (False, b[1] - a[1])
+    return (False, a[1] - b[1]) if b[0] else (False, a[1] & b[1])
+
+
+def _unite(a: _Names, b: _Names) -> _Names:
+    if a[0]:
+        return (True, a[1] & b[1]) if b[0] else (True, a[1] - b[1])
+    return (True, b[1] - a[1]) if b[0] else (False, a[1] | b[1])
 
 
 def _is_type_field(node: Node) -> bool:
@@ -98,26 +117,20 @@ class _Visitor:
     def error(self, message: str, node: Node) -> ConditionCompileError:
         return ConditionCompileError(message, self.text, offset_of(node))
 
-    def visit(self, node: Expr, negated: bool) -> frozenset[str]:
+    def visit(self, node: Expr, negated: bool) -> _Names:
         if isinstance(node, And | Or):
-            # Every set here is within ALL, so ALL and NONE are the identities of & and |:
-            # skipping them spares copying the full set for each neutral check.
             intersect = isinstance(node, And) != negated
-            result = ALL if intersect else NONE
+            combine = _intersect if intersect else _unite
+            result: _Names = _EVERY if intersect else (False, NONE)
             for child in node.children:
-                codes = self.visit(child, negated)
-                if intersect:
-                    if codes is not ALL:
-                        result = codes if result is ALL else result & codes
-                elif codes is not NONE:
-                    result = codes if result is NONE else result | codes
+                result = combine(result, self.visit(child, negated))
             return result
         if isinstance(node, Not):
             return self.visit(node.child, not negated)
         leaf = self.leaf(node)
         if negated and leaf.has_codes:
-            return ALL - leaf.codes
-        return leaf.codes
+            return (not leaf.names[0], leaf.names[1])
+        return leaf.names
 
     def leaf(self, node: Expr) -> _Leaf:
         if isinstance(node, UnaryCheck):
@@ -147,16 +160,16 @@ class _Visitor:
         if node.modifier not in (None, "anyof", "oneof") or (node.modifier and node.op == "!="):
             # Only "any/one of these names" pins the type down; be neutral about the rest.
             return _NEUTRAL
-        codes = frozenset(names) & ALL
-        if node.op == "!=":
-            codes = ALL - codes
-        return _Leaf(codes, True)
+        return _Leaf((node.op == "!=", frozenset(names) & ALL), True)
 
 
 def evttype_names(expr: Expr, text: str = "") -> frozenset[str]:
     """The set of event-type names ``expr`` can match, within ``EVENT_TYPE_NAMES``."""
     with deep_recursion(expr_depth(expr)):
-        return _Visitor(text).visit(expr, False)
+        complemented, names = _Visitor(text).visit(expr, False)
+    if not complemented:
+        return names
+    return ALL - names if names else ALL
 
 
 def evttypes(expr: Expr, text: str = "") -> frozenset[str] | None:

@@ -17,6 +17,7 @@ The printer keeps an explicit stack, so nesting depth is no concern.
 from __future__ import annotations
 
 import re
+from collections.abc import Container, MutableMapping
 from typing import Final
 
 from detector.language.ast import (
@@ -147,16 +148,48 @@ def _check_text(node: BinaryCheck | UnaryCheck, exact: bool) -> str | None:
     return None
 
 
-def as_string(node: Node, *, exact: bool = False) -> str:
-    """The condition text of ``node`` (see the module docstring for ``exact``)."""
+class _Remember:
+    """Stack entry: the text written since ``start`` is subtree ``key``'s, to keep in the memo."""
+
+    __slots__ = ("key", "start")
+
+    def __init__(self, key: int, start: int) -> None:
+        self.key = key
+        self.start = start
+
+
+def as_string(node: Node, *, exact: bool = False, shared: Container[int] = (),
+              memo: MutableMapping[int, str] | None = None) -> str:
+    """The condition text of ``node`` (see the module docstring for ``exact``).
+
+    ``shared`` names, by ``id``, and/or/not subtrees that recur in other conditions
+    (expanded macro bodies): their text goes into ``memo`` the first time one is
+    written and is reused after.  The caller keeps those subtrees alive while
+    ``memo`` holds their ids, and uses one memo per ``exact``.
+    """
     out: list[str] = []
-    stack: list[_Part] = [(node, _STR)]
+    stack: list[_Part | _Remember] = [(node, _STR)]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
             out.append(item)
             continue
+        if isinstance(item, _Remember):
+            text = "".join(out[item.start:])
+            del out[item.start:]
+            out.append(text)
+            if memo is not None:
+                memo[item.key] = text
+            continue
         current, where = item
+        if memo is not None and isinstance(current, (And, Or, Not)):
+            key = id(current)
+            known = memo.get(key)
+            if known is not None:
+                out.append(known)
+                continue
+            if key in shared:
+                stack.append(_Remember(key, len(out)))
         # the boolean skeleton and plain checks directly; the rest through _parts
         if isinstance(current, (And, Or)) and current.children:
             children = current.children
@@ -169,9 +202,9 @@ def as_string(node: Node, *, exact: bool = False) -> str:
             out.append("(")
             continue
         if isinstance(current, (BinaryCheck, UnaryCheck)):
-            text = _check_text(current, exact)
-            if text is not None:
-                out.append(text)
+            check = _check_text(current, exact)
+            if check is not None:
+                out.append(check)
                 continue
         stack.extend(reversed(_parts(current, where, exact)))
     return "".join(out)

@@ -8,9 +8,9 @@ now, which is what decides which lists and macros an item may see.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TypeVar
 
+from detector.language.frozen import replace
 from detector.loader import codes
 from detector.loader.context import Context
 from detector.loader.exceptions import validate_exception

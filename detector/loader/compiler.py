@@ -22,6 +22,7 @@ from detector.language.ast import (
     ListValue,
     MacroRef,
     Node,
+    Not,
     Or,
     Transform,
     Value,
@@ -110,6 +111,19 @@ class _Facts:
 
 
 @dataclass(slots=True)
+class _Bodies:
+    """Expanded macro bodies by ``id``: the fields their warnings are about (each entry keeps
+    its body alive, so the ids stay theirs) and their text once a rule needed it."""
+
+    causes: dict[int, _Facts] = field(default_factory=dict)
+    texts: dict[int, str] = field(default_factory=dict)
+
+    def clear(self) -> None:
+        self.causes.clear()
+        self.texts.clear()  # ids are only safe while their bodies are kept
+
+
+@dataclass(slots=True)
 class CompileCache:
     """Work reused across the recompilation after each loaded file.
 
@@ -126,6 +140,7 @@ class CompileCache:
     list_table: ListTable = field(default_factory=lambda: ListTable(()))
     expansions: dict[tuple[int, ...], _Expansion] = field(default_factory=dict)
     expanded_facts: dict[int, _Facts] = field(default_factory=dict)
+    bodies: _Bodies = field(default_factory=lambda: _Bodies())
     # keyed by the id of a rule's exceptions tuple, which the entry keeps
     rule_exceptions: dict[int, tuple[tuple[ExceptionInfo, ...], tuple[RuleException, ...], frozenset[str]]] = field(
         default_factory=dict)
@@ -190,13 +205,28 @@ class CompileCache:
         return fast
 
     def facts(self, expr: Expr) -> _Facts:
-        """The canonical text of an expanded condition and the fields its warnings are about."""
+        """The canonical text of an expanded condition and the fields its warnings are about.
+
+        A condition is only walked down to the expanded macros it shares with others
+        (``describe_macro``), whose text is written once.
+        """
         hit = self.expanded_facts.get(id(expr))
         if hit is None:
-            deprecated, unsafe = _warning_causes(expr)
-            hit = _Facts(expr, as_string(expr), deprecated, unsafe)
+            bodies = self.bodies
+            deprecated, unsafe = _warning_causes(expr, bodies.causes)
+            printed = as_string(expr, shared=bodies.causes, memo=bodies.texts)
+            hit = _Facts(expr, printed, deprecated, unsafe)
             _remember(self.expanded_facts, id(expr), hit)
         return hit
+
+    def describe_macro(self, expanded: Expr) -> None:
+        """Note an expanded macro body, which the rules using it share."""
+        bodies = self.bodies
+        if id(expanded) not in bodies.causes:
+            if len(bodies.causes) >= MEMO_LIMIT:
+                bodies.clear()
+            deprecated, unsafe = _warning_causes(expanded, bodies.causes)
+            bodies.causes[id(expanded)] = _Facts(expanded, "", deprecated, unsafe)
 
     def exceptions(self, infos: tuple[ExceptionInfo, ...]) -> tuple[tuple[RuleException, ...], frozenset[str]]:
         """A rule's exceptions as the ruleset shows them, and the fields they use."""
@@ -392,7 +422,8 @@ class Compiler:
             info = infos[name]
             visible = _Visible(self, info.visibility)
             try:
-                self.expanded_macros[name] = self._expand(expr, refs[name], visible, name)
+                self.expanded_macros[name] = expanded = self._expand(expr, refs[name], visible, name)
+                self.cache.describe_macro(expanded)
             except ToolError as exc:
                 self.broken_macros.add(name)
                 if exc.macro is None or exc.macro not in self.broken_macros or exc.macro == name:
@@ -580,16 +611,24 @@ class Compiler:
                 self.result.add_warning(codes.LOAD_UNUSED_LIST, codes.WARNING_UNUSED_LIST, linfo.ctx)
 
 
-def _warning_causes(expr: Expr) -> tuple[tuple[str, ...], bool]:
-    """The deprecated fields ``expr`` uses and whether it compares a ``ka.*`` field with ``<NA>``."""
+def _warning_causes(expr: Expr, known: Mapping[int, _Facts]) -> tuple[tuple[str, ...], bool]:
+    """The deprecated fields ``expr`` uses and whether it compares a ``ka.*`` field with ``<NA>``.
+
+    ``known`` holds what subtrees (expanded macros) were already found to use, by ``id``.
+    """
     deprecated: set[str] = set()
     unsafe = False
     stack: list[Node] = [expr]
     while stack:
         node = stack.pop()
         kind = node.__class__
-        if kind is And or kind is Or:
-            stack.extend(node.children)  # type: ignore[union-attr]
+        if kind is And or kind is Or or kind is Not:
+            facts = known.get(id(node))
+            if facts is not None:
+                deprecated.update(facts.deprecated)
+                unsafe = unsafe or facts.unsafe_na
+            else:
+                stack.extend(children(node))
         elif kind is BinaryCheck:
             if not unsafe:
                 unsafe = _unsafe_na_check(node)  # type: ignore[arg-type]

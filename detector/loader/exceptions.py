@@ -8,9 +8,9 @@ condition and every quirk of quoting match.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Final
 
+from detector.language.frozen import replace
 from detector.loader import codes
 from detector.loader.context import SourcedText
 from detector.loader.infos import Entry, ExceptionInfo

@@ -6,7 +6,7 @@ compiler reads as Falco's algorithm and the contracts it relies on are listed on
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Container, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 
 from detector.codegen import CompiledCondition, compile_expr
@@ -106,8 +106,9 @@ def parse(text: str) -> Expr:
         raise ToolError("exceeded max depth limit of 1000", None) from None
 
 
-def as_string(expr: Expr) -> str:
-    return printer(expr)
+def as_string(expr: Expr, *, shared: Container[int] = (), memo: MutableMapping[int, str] | None = None) -> str:
+    """The canonical text; ``shared`` subtrees (by ``id``) are written once into ``memo``."""
+    return printer(expr, shared=shared, memo=memo)
 
 
 def expand_macros(expr: Expr, macros: Mapping[str, Expr], *, max_nodes: int) -> Expr:

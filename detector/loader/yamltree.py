@@ -11,8 +11,9 @@ anchors and aliases (the "billion laughs" expansion) and unbounded nesting.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Final, Literal
 
 import yaml
@@ -49,6 +50,8 @@ class YNode:
     style: str = ""
     items: tuple[YNode, ...] = ()
     pairs: tuple[tuple[YNode, YNode], ...] = field(default=(), repr=False)
+    # a mapping's first value for each scalar key: what ``get`` finds, found at once
+    index: Mapping[str, YNode] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def is_scalar(self) -> bool:
@@ -68,13 +71,10 @@ class YNode:
 
     def get(self, key: str) -> YNode | None:
         """The value of the first ``key`` of a mapping (yaml-cpp's lookup), else ``None``."""
-        for k, v in self.pairs:
-            if k.kind == "scalar" and k.text == key:
-                return v
-        return None
+        return self.index.get(key)
 
     def has(self, key: str) -> bool:
-        return self.get(key) is not None
+        return key in self.index
 
     def keys(self) -> Iterator[tuple[str, YNode]]:
         """Scalar keys with their key nodes, in written order."""
@@ -160,6 +160,9 @@ class _Builder:
         self.style = style
 
 
+_NO_INDEX: Final[Mapping[str, YNode]] = MappingProxyType({})
+
+
 def _scalar_node(event: Any) -> YNode:
     start, end = event.start_mark, event.end_mark
     start_mark = _new_mark(start.index, start.line + 1, start.column + 1)
@@ -167,16 +170,21 @@ def _scalar_node(event: Any) -> YNode:
     style = event.style or ""
     value = event.value
     if (style == "" and event.implicit[0] and value in _NULL_WORDS) or event.tag == _NULL_TAG:
-        return _new_node("null", start_mark, end_mark, "", style, (), ())
-    return _new_node("scalar", start_mark, end_mark, value, style, (), ())
+        return _new_node("null", start_mark, end_mark, "", style, (), (), _NO_INDEX)
+    return _new_node("scalar", start_mark, end_mark, value, style, (), (), _NO_INDEX)
 
 
 def _close(builder: _Builder, end: Mark) -> YNode:
     if builder.kind == "seq":
-        return _new_node("seq", builder.start, end, "", builder.style, tuple(builder.children), ())
+        return _new_node("seq", builder.start, end, "", builder.style, tuple(builder.children), (),
+                         _NO_INDEX)
     kids = builder.children
     pairs = tuple(zip(kids[::2], kids[1::2], strict=False))  # an odd last key has no pair
-    return _new_node("map", builder.start, end, "", builder.style, (), pairs)
+    index: dict[str, YNode] = {}
+    for key, value in pairs:
+        if key.kind == "scalar" and key.text not in index:
+            index[key.text] = value
+    return _new_node("map", builder.start, end, "", builder.style, (), pairs, index)
 
 
 # What each libyaml event does to the tree being built.
@@ -193,15 +201,6 @@ _EVENT_KINDS: Final = {
 }
 
 
-def _events(text: str) -> Iterator[Any]:
-    loader = _Loader(text)
-    try:
-        while loader.check_event():
-            yield loader.get_event()
-    finally:
-        loader.dispose()
-
-
 def compose_documents(text: str, *, max_depth: int = MAX_DEPTH) -> YamlDocuments:
     """Every document of ``text`` as a ``YNode`` tree (``None`` for an empty document).
 
@@ -212,8 +211,10 @@ def compose_documents(text: str, *, max_depth: int = MAX_DEPTH) -> YamlDocuments
     stack: list[_Builder] = []
     root: YNode | None = None
     kinds = _EVENT_KINDS
+    loader = _Loader(text)
     try:
-        for event in _events(text):
+        while loader.check_event():
+            event = loader.get_event()
             kind = kinds.get(event.__class__)
             if kind is None:
                 continue  # stream start and end
@@ -254,4 +255,6 @@ def compose_documents(text: str, *, max_depth: int = MAX_DEPTH) -> YamlDocuments
         raise _error_from(exc) from None
     except RecursionError:  # defensive: the event loop itself does not recurse
         raise YamlError("YAML nesting is too deep", Mark(0, 1, 1)) from None
+    finally:
+        loader.dispose()
     return YamlDocuments(tuple(documents))
