@@ -1,13 +1,17 @@
 """Deciding from the raw line whether a syscall event can match any rule.
 
-The JSON-lines reader (``detector.sources.jsonlines``) asks the prefilter for a
-*plan* per event type, found as ``"evt.type":"<name>"`` in the raw line.  A
-plan decodes the line with msgspec into a struct holding only some fields
-(plus the keys that would make the line something other than a flat syscall
-event, declared so that their presence is a decoding error) and runs a
-function generated for struct access (``generate_bucket(struct=...)``).  For a
-type no rule can match the struct holds ``evt.type`` alone and there is no
-function.  For the others a ``_Trainer`` first learns, on the first lines of
+The JSON-lines reader (``detector.sources.jsonlines``) decodes each ASCII
+line with the prefilter's ``decode``: one msgspec decoder over a tagged union
+of structs, one struct class per event type seen so far, chosen by the line's
+own ``evt.type`` (msgspec reads the tag wherever it is in the object, in the
+same pass).  A class holds only the fields its type's rules need (plus the
+keys that would make the line something other than a flat syscall event,
+declared so that their presence is a decoding error) and its ``check()`` runs
+a function generated for struct access (``generate_bucket(struct=...)``): zero
+means no rule can match.  For a type no rule can match the struct holds no
+field and ``check()`` is zero.  A line of a type not seen before fails to
+decode; the reader then finds ``"evt.type":"<name>"`` in the raw bytes and asks
+for a plan for that type (``plan``), which adds a class to the union.  For the others a ``_Trainer`` first learns, on the first lines of
 the type, which table lookups ("dimensions", see ``detector.codegen.bucket``)
 reject most lines, and the final plan decodes just their fields (and those of
 rules left often).  A line no rule can match is counted and dropped without
@@ -19,17 +23,19 @@ Exactness: a struct field declared with the field's own type (``str``,
 ``bool``, an integer range) makes msgspec refuse any other JSON value, which
 sends the line to the full path; every other field is declared as a JSON
 scalar and typed by the generated code as the full path would.  Duplicate
-keys keep the last value in both decoders.  Lines that are not pure ASCII
+keys keep the last value in both decoders; a duplicated ``evt.type`` with
+another value fails the tag check, so such a line takes the full path.  Lines that are not pure ASCII
 take the full path (msgspec does not check UTF-8 inside values it skips).
 
-Bounded: at most ``max_plans`` event types get a plan; others take the full path.
+Bounded: at most ``max_plans`` event types get a plan (and a class in the union);
+others take the full path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Union
 
 import msgspec
 
@@ -37,9 +43,10 @@ from detector.codegen.bucket import bucket_dimensions, bucket_fields, generate_b
 from detector.codegen.generate import FieldNotDecoded, StructLayout, struct_exact
 from detector.engine.buckets import BucketCache, compile_source
 from detector.fields.registry import BoundField
-from detector.fields.types import int_spec
+from detector.fields.types import FieldType, int_spec
 
 DEFAULT_MAX_PLANS = 1024
+DEFAULT_MEMO_LIMIT = 16384  # entries per plan's memo (``MemoCheck``)
 # Keys whose presence makes a line an alert, an audit event or another source's event.
 GUARD_KEYS = ("source", "kind", "apiVersion", "rule")
 _RAW = str | int | float | bool | None
@@ -55,18 +62,27 @@ NeedFullEvent = FieldNotDecoded  # a field the struct lacks was needed: the line
 
 @dataclass(frozen=True, slots=True)
 class LinePlan:
-    """What to do with lines of one event type.  ``evaluate`` is ``None`` when no rule of the
-    type can match (the line is only validated); otherwise its mask is non-zero when some rule
-    may match.  ``errors`` are the exceptions that send a line to the full path."""
+    """What to do with lines of one event type (several types may share a plan): decode them
+    into ``base`` (untagged; the union holds a tagged subclass per type) and run ``evaluate``.
+    ``evaluate`` is ``None`` when no rule of the type can match (the line is only validated);
+    otherwise its mask is non-zero when some rule may match."""
 
-    evttype: str
-    decode: Callable[[bytes], Any]
+    base: type
     evaluate: Callable[[Any], int] | None
-    errors: tuple[type[BaseException], ...]
     python_source: str = ""
+    memo: MemoCheck | None = None
 
 
-_ERRORS: tuple[type[BaseException], ...] = (msgspec.DecodeError, UnicodeDecodeError, RecursionError, NeedFullEvent)
+# The exceptions that send a line to the full path.
+ERRORS: tuple[type[BaseException], ...] = (msgspec.DecodeError, UnicodeDecodeError, RecursionError, NeedFullEvent)
+
+
+def _never(event: Any) -> int:
+    return 0
+
+
+def _always(event: Any) -> int:
+    return 1
 
 
 def _declared_type(bound: BoundField) -> Any:
@@ -115,11 +131,13 @@ def derived_keys(bound: BoundField) -> tuple[str, ...]:
 
 
 def struct_class(name: str, fields: Sequence[BoundField]) -> tuple[type, StructLayout]:
-    """A msgspec struct for lines of one type: ``evt.type``, the fields, the guard keys."""
+    """An (untagged) msgspec struct for lines of one type: the fields and the guard keys.  The
+    tagged subclasses (``tagged``) add ``evt.type``, and ``t``, a class attribute holding it."""
     plain: dict[str, BoundField] = {}
     raw: set[str] = set()
     derived_only: set[str] = set()  # keys only derived fields read: declared ``str | int | None``
     derived: dict[str, tuple[str, ...]] = {}
+    mixed: set[str] = set()  # keys declared as any JSON scalar (1, 1.0 and true compare equal)
     for bound in fields:
         if bound.loader.kind == "plain":
             key = bound.loader.key
@@ -141,7 +159,7 @@ def struct_class(name: str, fields: Sequence[BoundField]) -> tuple[type, StructL
                 derived_only.add(key)
         derived[bound.key] = keys
     attrs: dict[str, str] = {"evt.type": "t"}
-    spec: list[tuple[str, Any, Any]] = [("t", str, msgspec.field(name="evt.type"))]
+    spec: list[tuple[str, Any, Any]] = []
     for i, (key, bound) in enumerate(plain.items()):
         if key == "evt.type" or key in GUARD_KEYS:
             continue
@@ -150,7 +168,11 @@ def struct_class(name: str, fields: Sequence[BoundField]) -> tuple[type, StructL
         if key in derived_only:
             declared = _MEMO_KEY
         elif key in raw:
-            declared = _RAW
+            # Typed by the generated code; JSON floats and booleans (which the full path may
+            # treat otherwise) make the line take the full path, except for double fields.
+            declared = _RAW if bound.type is FieldType.DOUBLE else _MEMO_KEY
+            if declared is _RAW:
+                mixed.add(key)
         else:
             declared = _declared_type(bound)
         assert declared is not None
@@ -161,7 +183,7 @@ def struct_class(name: str, fields: Sequence[BoundField]) -> tuple[type, StructL
     # A memo key must not mix values that compare equal across types (1, 1.0, True): every key
     # it reads must be declared with one of str, int, bool (and null) at most.
     memo = {field_key: tuple(attrs[k] for k in keys) for field_key, keys in derived.items()
-            if keys and all(k in attrs and (k in derived_only or k not in raw) for k in keys)}
+            if keys and all(k in attrs and k not in mixed for k in keys)}
     layout = StructLayout(attrs, frozenset(raw), memo)
 
     def get(self: Any, key: str, default: Any = None) -> Any:
@@ -170,8 +192,108 @@ def struct_class(name: str, fields: Sequence[BoundField]) -> tuple[type, StructL
             raise NeedFullEvent(key)
         return getattr(self, attr)
 
-    cls = msgspec.defstruct(name, spec, kw_only=True, gc=False, namespace={"get": get})
+    # Frozen: a struct is then hashable, and equal to another only when of the same class with
+    # equal fields, which makes it its own key in ``MemoCheck``; safe only when no field may hold
+    # values of different types that compare equal.
+    memo_safe = not mixed
+    cls = msgspec.defstruct(name, spec, kw_only=True, gc=False, frozen=True,
+                            namespace={"get": get, "memo_safe": memo_safe})
     return cls, layout
+
+
+class MemoCheck:
+    """A plan's mask memoised on the decoded struct itself.
+
+    A plan's function is pure over the struct's fields (a field it lacks raises, and raising
+    results are not kept), and node streams repeat: the same process opens the same files
+    again and again.  So equal structs get the mask computed for the first of them.  Bounded by
+    ``limit`` entries (then cleared, counted in ``resets``); when, after ``TRIAL`` lines, fewer
+    than ``MIN_HIT_SHARE`` of them were found (a type whose lines carry a different port or
+    address each time), memoising stops for the plan and the function runs directly.
+    """
+
+    TRIAL = 4096
+    MIN_HIT_SHARE = 0.5
+
+    def __init__(self, evaluate: Callable[[Any], int], limit: int) -> None:
+        self.evaluate = evaluate
+        self.limit = limit
+        self.table: dict[Any, int] = {}
+        self.calls = self.misses = self.resets = 0
+        self.enabled = True
+        self.classes: list[type] = []  # the struct classes whose ``check`` this is
+        self._check: Callable[[Any], int] | None = None
+        self._calls: Callable[[], int] = lambda: 0
+
+    def function(self) -> Callable[[Any], int]:
+        """The check to install as a struct method (one closure: the hot path is a lookup)."""
+        table = self.table
+        lookup = table.get
+        evaluate = self.evaluate
+        limit = self.limit
+        memo = self
+        trial = self.TRIAL
+        calls = 0
+
+        def check(event: Any) -> int:
+            nonlocal calls
+            calls += 1
+            found = lookup(event)
+            if found is not None:
+                return found
+            mask = evaluate(event)
+            if memo.enabled:
+                memo.misses += 1
+                if len(table) >= limit:
+                    table.clear()
+                    memo.resets += 1
+                table[event] = mask
+                if calls == trial and memo.misses > (1 - memo.MIN_HIT_SHARE) * trial:
+                    memo.disable()
+            return mask
+
+        def calls_so_far() -> int:
+            return calls
+
+        self._calls = calls_so_far
+        return check
+
+    @property
+    def check(self) -> Callable[[Any], int]:
+        if self._check is None:
+            self._check = self.function()
+        return self._check
+
+    def disable(self) -> None:
+        self.enabled = False
+        self.table.clear()
+        for cls in self.classes:
+            cls.check = self.evaluate  # type: ignore[attr-defined]
+
+    def stats(self) -> dict[str, Any]:
+        calls = self._calls()
+        return {"entries": len(self.table), "limit": self.limit, "lines": calls,
+                "hits": calls - self.misses if self.enabled else None, "resets": self.resets,
+                "enabled": self.enabled}
+
+
+def tagged(plan: LinePlan | None, evttype: str) -> type:
+    """The union member for lines of ``evttype``: ``check()`` is the plan's mask (zero: no rule
+    can match), always non-zero for a type whose lines take the full path (``plan`` None)."""
+    base = _FULL_PATH_BASE if plan is None else plan.base
+    check = _always if plan is None else plan.evaluate or _never
+    memo = None if plan is None else plan.memo
+    if memo is not None and memo.enabled:
+        check = memo.check
+    cls = msgspec.defstruct(f"{base.__name__}_{evttype}", [], bases=(base,), tag_field="evt.type",
+                            tag=evttype, kw_only=True, gc=False, frozen=True,
+                            namespace={"t": evttype, "check": check})
+    if memo is not None:
+        memo.classes.append(cls)
+    return cls
+
+
+_FULL_PATH_BASE, _ = struct_class("FullPath", ())
 
 
 class _Trainer:
@@ -206,16 +328,21 @@ class _Trainer:
         cls, layout = struct_class(f"{name}_probe", fields)
         code = generate_bucket(folded, struct=layout, mode="probe", order=[k for k, _ in self.dims])
         self.probe = compile_source(code.source, code.namespace, code.name)
-        self.decode: Callable[[bytes], Any] = msgspec.json.Decoder(cls).decode
+        trainer = self
+
+        def evaluate(event: Any) -> int:  # a plain function: the struct classes call it as a method
+            return trainer.evaluate(event)
+
+        self.training = LinePlan(cls, evaluate)
         self.samples: list[tuple[int, ...]] = []
         self.final: LinePlan | None = None
         self.done = False
 
     def plan_for(self, raw_type: bytes, evttype: str) -> LinePlan | None:
         if self.done:
-            return None if self.final is None else _renamed(self.final, evttype)
+            return self.final
         self.raw_types[raw_type] = evttype
-        return LinePlan(evttype, self.decode, self.evaluate, _ERRORS)
+        return self.training
 
     def evaluate(self, event: Any) -> int:
         if not self.done:
@@ -291,41 +418,57 @@ class _Trainer:
             cls, layout = struct_class(self.name, fields)
             code = generate_bucket(self.folded, struct=layout, mode="full", order=keys)
             evaluate = compile_source(code.source, code.namespace, code.name)
-            self.final = LinePlan("", msgspec.json.Decoder(cls).decode, evaluate, _ERRORS, code.source)
+            memo = MemoCheck(evaluate, self.owner.memo_limit) if getattr(cls, "memo_safe", False) else None
+            self.final = LinePlan(cls, evaluate, code.source, memo)
         self.samples = []
         for raw_type, evttype in self.raw_types.items():
-            self.owner.plans[raw_type] = None if self.final is None else _renamed(self.final, evttype)
+            self.owner.settle(raw_type, evttype, self.final)
         self.raw_types = {}
-
-
-def _renamed(plan: LinePlan, evttype: str) -> LinePlan:
-    return LinePlan(evttype, plan.decode, plan.evaluate, plan.errors, plan.python_source)
 
 
 class LinePrefilter:
     """Plans per event type for one engine's syscall rules (see the module docstring)."""
 
-    def __init__(self, cache: BucketCache[Any], *, max_plans: int = DEFAULT_MAX_PLANS) -> None:
+    def __init__(self, cache: BucketCache[Any], *, max_plans: int = DEFAULT_MAX_PLANS,
+                 memo_limit: int = DEFAULT_MEMO_LIMIT) -> None:
         self._cache = cache
         self._folder = cache.folder
         self.max_plans = max_plans
+        self.memo_limit = memo_limit
         self.plans: dict[bytes, LinePlan | None] = {}
+        self.errors = ERRORS
         self._by_signature: dict[Any, _Trainer | LinePlan | None] = {}
         self._skip: LinePlan | None = None
+        self._members: dict[str, type] = {}
+        self._decode: Callable[[bytes], Any] | None = None
+
+    @property
+    def decode(self) -> Callable[[bytes], Any]:
+        """Decodes a line into the struct of its type; raises one of ``errors`` for a line of a
+        type without a plan yet, or one this decoding cannot handle exactly."""
+        if self._decode is None:
+            members = tuple(self._members.values()) or (tagged(None, ""),)
+            self._decode = msgspec.json.Decoder(Union[members]).decode  # noqa: UP007
+        return self._decode
 
     def stats(self) -> dict[str, Any]:
         """How many types have plans, which of them skip lines, filter them or take the full path."""
         kinds = {"skip": 0, "filter": 0, "training": 0, "full": 0}
+        trainings = {id(t.training) for t in self._by_signature.values() if isinstance(t, _Trainer)}
         for plan in self.plans.values():
             if plan is None:
                 kinds["full"] += 1
             elif plan.evaluate is None:
                 kinds["skip"] += 1
-            elif isinstance(getattr(plan.evaluate, "__self__", None), _Trainer):
+            elif id(plan) in trainings:
                 kinds["training"] += 1
             else:
                 kinds["filter"] += 1
-        return {"event_types": len(self.plans), "event_types_limit": self.max_plans, **kinds}
+        memos: dict[str, Any] = {}
+        for plan in self.plans.values():
+            if plan is not None and plan.memo is not None:
+                memos.setdefault(plan.base.__name__, plan.memo.stats())
+        return {"event_types": len(self.plans), "event_types_limit": self.max_plans, **kinds, "memo": memos}
 
     def plan(self, raw_type: bytes) -> LinePlan | None:
         """The plan for a raw ``evt.type`` value, ``None`` when lines of it need the full path."""
@@ -333,17 +476,23 @@ class LinePrefilter:
             return self.plans[raw_type]
         if len(self.plans) >= self.max_plans:
             return None
-        found = self._make(raw_type)
+        evttype = _plain_type(raw_type)
+        found = None if evttype is None else self._make(raw_type, evttype)
         self.plans[raw_type] = found
+        if evttype is not None:
+            self._member(evttype, found)
         return found
 
-    def _make(self, raw_type: bytes) -> LinePlan | None:
-        try:
-            evttype = raw_type.decode("ascii")
-        except UnicodeDecodeError:
-            return None
-        if not evttype or not all(c.isalnum() or c in "_-." for c in evttype):
-            return None  # escapes, quotes or spaces: let the full decoder read it
+    def settle(self, raw_type: bytes, evttype: str, plan: LinePlan | None) -> None:
+        """A trainer's final word on the lines of one type."""
+        self.plans[raw_type] = plan
+        self._member(evttype, plan)
+
+    def _member(self, evttype: str, plan: LinePlan | None) -> None:
+        self._members[evttype] = tagged(plan, evttype)
+        self._decode = None
+
+    def _make(self, raw_type: bytes, evttype: str) -> LinePlan | None:
         rules = self._cache.index.for_type(evttype)
         signature = self._cache.signature(rules, evttype)
         if signature not in self._by_signature:
@@ -351,7 +500,7 @@ class LinePrefilter:
         known = self._by_signature[signature]
         if isinstance(known, _Trainer):
             return known.plan_for(raw_type, evttype)
-        return None if known is None else _renamed(known, evttype)
+        return known
 
     def _start(self, rules: Sequence[Any], evttype: str) -> _Trainer | LinePlan | None:
         roots = [r.checked for r in rules]
@@ -369,5 +518,17 @@ class LinePrefilter:
     def _skip_plan(self) -> LinePlan:
         if self._skip is None:
             cls, _ = struct_class("EventSkipped", ())
-            self._skip = LinePlan("", msgspec.json.Decoder(cls).decode, None, _ERRORS)
+            self._skip = LinePlan(cls, None)
         return self._skip
+
+
+def _plain_type(raw_type: bytes) -> str | None:
+    """The type named by raw bytes without escapes, quotes or spaces, else ``None`` (the full
+    decoder reads those)."""
+    try:
+        evttype = raw_type.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    if not evttype or not all(c.isalnum() or c in "_-." for c in evttype):
+        return None
+    return evttype

@@ -20,11 +20,13 @@ whose duplication makes a line ambiguous and rejects it.  Escaped ``\\u0000``
 inside strings is valid JSON and kept; a raw NUL byte is not.
 
 With a *prefilter* (``read_records(..., prefilter=engine.line_prefilter())``) the
-reader yields only the records that some rule may match: a flat syscall line
-whose ``"evt.type":"..."`` names a type the prefilter has a plan for is decoded
-partially and checked by the plan, and counted as an accepted syscall record
-without being yielded when no rule can match it (``detector.engine.prefilter``
-says what such lines are checked for).  Every other line takes the path above.
+reader yields only the records that some rule may match: an ASCII line is first
+decoded partially by the prefilter, into a struct chosen by its ``evt.type``,
+and counted as an accepted syscall record without being yielded when the
+struct's ``check()`` says no rule can match it (``detector.engine.prefilter``
+says what such lines are checked for).  When the partial decoding fails, a type
+not seen before is looked up in the raw bytes and handed to the prefilter.
+Every other line takes the path above.
 """
 
 from __future__ import annotations
@@ -57,26 +59,17 @@ BadLineCallback = Callable[[BadLine], None]
 PathsArg = Sequence[str | Path] | str | Path
 
 
-class LinePlanLike(Protocol):
-    """What the reader needs of a prefilter's plan (``detector.engine.prefilter.LinePlan``)."""
+class PrefilterLike(Protocol):
+    """What the reader needs of a prefilter (``detector.engine.prefilter.LinePrefilter``):
+    ``decode`` turns a line into a struct whose ``check()`` is zero when no rule can match it,
+    or raises one of ``errors``; ``plan`` is asked about a raw ``evt.type`` value not in
+    ``plans`` yet (``decode`` may change then)."""
 
-    @property
-    def evttype(self) -> str: ...
+    plans: dict[bytes, Any]
+    errors: tuple[type[BaseException], ...]
 
     @property
     def decode(self) -> Callable[[bytes], Any]: ...
-
-    @property
-    def evaluate(self) -> Callable[[Any], int] | None: ...
-
-    @property
-    def errors(self) -> tuple[type[BaseException], ...]: ...
-
-
-class PrefilterLike(Protocol):
-    """Plans per raw ``evt.type`` value; ``plans`` caches them (``None``: full path)."""
-
-    plans: dict[bytes, Any]
 
     def plan(self, raw_type: bytes) -> Any: ...
 
@@ -412,6 +405,8 @@ def _read_stream(
     syscall_ok = "syscall" in sources
     plans = prefilter.plans if prefilter is not None and syscall_ok else None
     get_plan = prefilter.plan if prefilter is not None else None
+    decode_partial = prefilter.decode if prefilter is not None else None
+    partial_errors = prefilter.errors if prefilter is not None else ()
     type_key = _TYPE_KEY
     lineno = first_line
     # Counted locally on the hot path and added to ``stats`` once per chunk.
@@ -464,24 +459,21 @@ def _read_stream(
                         bad("oversized", f"line of {len(line)} bytes is longer than {max_line_bytes}, skipped",
                             lineno, offset_of(lineno))
                         continue
-                    if plans is not None:
-                        # Prefilter: a flat syscall line of a type no rule can match is counted here.
-                        at = line.find(type_key)
-                        if at >= 0 and line.isascii():
-                            at += 12
-                            raw_type = line[at:line.find(b'"', at)]
-                            plan = plans[raw_type] if raw_type in plans else get_plan(raw_type)  # type: ignore[misc]
-                            if plan is not None:
-                                try:
-                                    partial = plan.decode(line)
-                                    if partial.t == plan.evttype and (
-                                        plan.evaluate is None or not plan.evaluate(partial)
-                                    ):
-                                        accepted += 1
-                                        syscall_records += 1
-                                        continue
-                                except plan.errors:
-                                    pass
+                    if plans is not None and line.isascii():
+                        # Prefilter: a flat syscall line no rule can match is counted here.
+                        try:
+                            if not decode_partial(line).check():  # type: ignore[misc]
+                                accepted += 1
+                                syscall_records += 1
+                                continue
+                        except partial_errors:
+                            at = line.find(type_key)
+                            if at >= 0:
+                                at += 12
+                                raw_type = line[at:line.find(b'"', at)]
+                                if raw_type not in plans:
+                                    get_plan(raw_type)  # type: ignore[misc]
+                        decode_partial = prefilter.decode  # type: ignore[union-attr]  # a new type or a trained plan
                     # Fast path: a flat syscall field map with scalar values only.
                     try:
                         value = loads(line)
