@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from detector.codegen.check import CAnd, CExpr, Check, CNot, COr, FieldOperand, deep_recursion
@@ -191,6 +191,16 @@ def conjuncts(node: CExpr) -> list[CExpr]:
 class _Rule:
     bit: int
     terms: list[int]  # structural ids of its remaining conjuncts, in written order
+    written: list[int] = field(default_factory=list)  # all its conjuncts, in written order
+    # Conjuncts a dimension decides exactly, left out of ``terms``, by the dimension's fields.
+    decided: dict[tuple[str, ...], int] = field(default_factory=dict)
+
+    def without_dimensions(self, kept: set[tuple[str, ...]]) -> None:
+        """Put back the conjuncts of dimensions that will not be evaluated."""
+        back = {t for key, t in self.decided.items() if key not in kept}
+        if back:
+            keep = set(self.terms) | back
+            self.terms = [t for t in self.written if t in keep]
 
 
 @dataclass(slots=True)
@@ -374,7 +384,7 @@ class _Analysis:
             elif root is not False:
                 self.interner.intern(root)
                 terms = list(dict.fromkeys(self.interner.of[id(c)] for c in conjuncts(root)))
-                self.rules.append(_Rule(bit, terms))
+                self.rules.append(_Rule(bit, terms, list(terms)))
         self.everyone = sum(1 << r.bit for r in self.rules)
         # Dimensions: each rule's terms that table lookups decide (or imply), grouped by the
         # fields they read.  ``c`` starts with every rule and each dimension keeps only the rules
@@ -395,6 +405,7 @@ class _Analysis:
                 dims.setdefault(key, _Dimension(key)).add(atoms, r.bit)
                 if exact:
                     r.terms = [x for x in r.terms if x != t]
+                    r.decided[key] = t
         self.dims = sorted(dims.values(), key=lambda d: (not d.exact_only, -d.members.bit_count(), d.fields))
 
 
@@ -431,6 +442,11 @@ def generate_bucket(
         chosen = [d for d in dims if d.fields in rank]
         chosen.sort(key=lambda d: rank[d.fields])
         dims = chosen
+        # A rule's conjunct decided by a dimension left out is evaluated with the rule again,
+        # so that the mask stays exact ("full" mode) rather than a superset.
+        kept = {d.fields for d in dims}
+        for r in rules:
+            r.without_dimensions(kept)
     fn = _Function(gen.module, name)
     gen.main = fn
     lines = fn.lines

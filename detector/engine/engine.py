@@ -132,7 +132,7 @@ class Engine:
         """Sizes and limits of the engine's caches, per source."""
         return {source: cache.stats() for source, cache in sorted(self._buckets.items())}
 
-    def _match(self, event: Mapping[str, Any], source: str) -> list[_ActiveRule]:
+    def _match(self, event: Mapping[str, Any], source: str, matched: int | None = None) -> list[_ActiveRule]:
         cache = self._buckets.get(source)
         if cache is None:
             return []
@@ -141,7 +141,7 @@ class Engine:
         bucket = cache.get(key)
         if bucket is None:
             return self._match_each(cache.index.for_type(key), event)
-        mask = bucket.evaluate(event)
+        mask = bucket.evaluate(event) if matched is None else matched
         if not mask:
             return []
         rules = bucket.rules
@@ -174,13 +174,14 @@ class Engine:
         now = time.time_ns()
         return [self._alert(active, event, source, now) for active in matched]
 
-    def process(self, event: Mapping[str, Any], source: str = "syscall") -> list[Alert]:
-        """Alerts for one event of ``source``, in rule load order."""
-        matched = self._match(event, source)
-        if not matched:
+    def process(self, event: Mapping[str, Any], source: str = "syscall", matched: int | None = None) -> list[Alert]:
+        """Alerts for one event of ``source``, in rule load order.  ``matched``: the mask of the
+        type's rules known to match (``Record.matched``, from the line prefilter), else ``None``."""
+        found = self._match(event, source, matched)
+        if not found:
             return []
         now = time.time_ns()
-        return [self._alert(active, event, source, now) for active in matched]
+        return [self._alert(active, event, source, now) for active in found]
 
     def _alert(self, active: _ActiveRule, event: Mapping[str, Any], source: str, now: int) -> Alert:
         rule = active.rule

@@ -8,7 +8,10 @@ same pass).  A class holds only the fields its type's rules need (plus the
 keys that would make the line something other than a flat syscall event,
 declared so that their presence is a decoding error) and its ``check()`` runs
 a function generated for struct access (``generate_bucket(struct=...)``): zero
-means no rule can match.  For a type no rule can match the struct holds no
+means no rule can match; a positive value is the exact mask of the rules that
+match (every rule of the type was evaluated on the struct: a rule needing a
+field the struct lacks raises instead), which the reader passes on so that the
+engine does not evaluate the line again; -1 means "decode it in full and see".  For a type no rule can match the struct holds no
 field and ``check()`` is zero.  A line of a type not seen before fails to
 decode; the reader then finds ``"evt.type":"<name>"`` in the raw bytes and asks
 for a plan for that type (``plan``), which adds a class to the union.  For the others a ``_Trainer`` first learns, on the first lines of
@@ -82,7 +85,7 @@ def _never(event: Any) -> int:
 
 
 def _always(event: Any) -> int:
-    return 1
+    return -1  # every bit: "some rule may match, the full path decides"
 
 
 def _declared_type(bound: BoundField) -> Any:
@@ -349,7 +352,7 @@ class _Trainer:
             self.samples.append(self.probe(event))
             if len(self.samples) >= self.SAMPLES:
                 self.finish()
-        return 1  # the full path decides
+        return -1  # the full path decides
 
     def choose(self) -> tuple[list[int], int, float]:
         """Dimensions in evaluation order, the rules worth giving fields (a mask), and the

@@ -24,7 +24,8 @@ reader yields only the records that some rule may match: an ASCII line is first
 decoded partially by the prefilter, into a struct chosen by its ``evt.type``,
 and counted as an accepted syscall record without being yielded when the
 struct's ``check()`` says no rule can match it (``detector.engine.prefilter``
-says what such lines are checked for).  When the partial decoding fails, a type
+says what such lines are checked for); when ``check()`` knows exactly which
+rules match, the record carries them (``Record.matched``).  When the partial decoding fails, a type
 not seen before is looked up in the raw bytes and handed to the prefilter.
 Every other line takes the path above.
 """
@@ -462,11 +463,15 @@ def _read_stream(
                     if plans is not None and line.isascii():
                         # Prefilter: a flat syscall line no rule can match is counted here.
                         try:
-                            if not decode_partial(line).check():  # type: ignore[misc]
+                            matched = decode_partial(line).check()  # type: ignore[misc]
+                            if not matched:
                                 accepted += 1
                                 syscall_records += 1
                                 continue
+                            if matched < 0:
+                                matched = None
                         except partial_errors:
+                            matched = None
                             at = line.find(type_key)
                             if at >= 0:
                                 at += 12
@@ -474,6 +479,8 @@ def _read_stream(
                                 if raw_type not in plans:
                                     get_plan(raw_type)  # type: ignore[misc]
                         decode_partial = prefilter.decode  # type: ignore[union-attr]  # a new type or a trained plan
+                    else:
+                        matched = None
                     # Fast path: a flat syscall field map with scalar values only.
                     try:
                         value = loads(line)
@@ -504,7 +511,7 @@ def _read_stream(
                             if not (float in kinds or dict in kinds or list in kinds):
                                 accepted += 1
                                 syscall_records += 1
-                                yield new_record(Record, ("syscall", value, name, lineno))
+                                yield new_record(Record, ("syscall", value, name, lineno, matched))
                                 continue
                         if value.__class__ in (dict, list, float):
                             try:
@@ -533,7 +540,7 @@ def _read_stream(
                             syscall_records += 1
                         else:
                             other_sources[source] += 1
-                        yield new_record(Record, (source, event, name, lineno))
+                        yield new_record(Record, (source, event, name, lineno, None))
                 flush()
                 if on_block is not None:
                     on_block()

@@ -27,6 +27,9 @@ class Record(NamedTuple):
     event: Any
     file: str
     line: int
+    # The rules of the event's type that match it, as a bit mask over the engine's rules of the
+    # type in load order, when a prefilter already worked that out exactly (else ``None``).
+    matched: int | None = None
 
 
 class RecordRejected(DetectorError, ValueError):
