@@ -413,6 +413,7 @@ def _read_stream(
     # Counted locally on the hot path and added to ``stats`` once per chunk.
     counted = first_line
     accepted = blank = syscall_records = 0
+    dropped = 0  # accepted syscall records the prefilter dropped
     other_sources: Counter[str] = Counter()
     where: tuple[list[Line], int, int] = ([], 0, 0)
 
@@ -430,7 +431,10 @@ def _read_stream(
         bad(exc.kind, exc.message, lineno, offset_of(lineno))
 
     def flush() -> None:
-        nonlocal counted, accepted, blank, syscall_records
+        nonlocal counted, accepted, blank, syscall_records, dropped
+        accepted += dropped
+        syscall_records += dropped
+        dropped = 0
         stats.lines += lineno - counted
         counted = lineno
         stats.accepted_lines += accepted
@@ -465,8 +469,7 @@ def _read_stream(
                         try:
                             matched = decode_partial(line).check()  # type: ignore[misc]
                             if not matched:
-                                accepted += 1
-                                syscall_records += 1
+                                dropped += 1
                                 continue
                             if matched < 0:
                                 matched = None
