@@ -19,10 +19,15 @@ Errors carry libsinsp's messages (``invalid formatting token ...``,
 the untransformed value, the way Falco leaves ``resolve_transformed_fields`` off; time
 fields (``evt.time`` and friends) are the event timestamp in nanoseconds there, as
 libsinsp's ``extract_as_js`` gives them.
+
+Rendering walks the parsed nodes; for ``dict`` events (what the readers produce) it runs
+code generated for the format on first use instead (``detector.outputs.compiled``).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
@@ -30,7 +35,7 @@ from typing import Any, Final, Protocol
 from detector.errors import DetectorError, OutputFormatError
 from detector.fields.registry import BoundField, FieldInfo, fields_for, lookup
 from detector.fields.types import STRING_TYPES, FieldType
-from detector.outputs import transformers
+from detector.outputs import compiled, transformers
 from detector.outputs.timestamps import event_time_ns
 from detector.outputs.values import NA, JsonValue, json_of, text_of
 
@@ -362,15 +367,58 @@ class _Parser:
         return _Literal(fmt[pos:q]), q
 
 
+def _node_text(node: _Node, event: Mapping[str, Any]) -> str:
+    """A token's text before padding, ``<NA>`` when absent."""
+    value = node.eval(event)
+    if value is None:
+        return NA
+    if isinstance(node, _Field):
+        return text_of(value, is_list=node.is_list, any_of=node.any_of)
+    return text_of(value, is_list=node.is_list)
+
+
+def _node_json(node: _Node, source: str, event: Mapping[str, Any]) -> JsonValue:
+    """An ``output_fields`` value."""
+    if isinstance(node, _Field):
+        if node.bound.info.name in TIME_FIELDS:
+            ts = event_time_ns(source, event)
+            if ts is not None:
+                return ts
+        if node.any_of:
+            # Unindexed ancestors: the same space-separated text the message shows.
+            value = node.eval(event)
+            return None if value is None else text_of(value, any_of=True)
+    return json_of(node.eval(event), is_list=node.is_list)
+
+
+class _Generated:
+    """A format's generated functions (``detector.outputs.compiled``), built on first use:
+    loading rules compiles every output to check it, most never render an alert."""
+
+    __slots__ = ("render", "values")
+
+    def __init__(self) -> None:
+        self.render: compiled.RenderFn | None = None
+        self.values: compiled.ValuesFn | None = None
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class OutputFormat:
-    """A compiled output format for one source."""
+    """A compiled output format for one source.
+
+    ``render`` and ``values`` walk the nodes for any mapping; for ``dict`` events they run
+    code generated once per format, with the same results.
+    """
 
     text: str
     source: str
     pieces: tuple[Piece, ...]
     resolution: tuple[tuple[str, _Node], ...]
     resolve_transformed: bool = False
+    _generated: _Generated = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_generated", _Generated())
 
     @classmethod
     def compile(cls, fmt: str, source: str, *, resolve_transformed: bool = False) -> OutputFormat:
@@ -392,42 +440,47 @@ class OutputFormat:
 
     def render(self, event: Mapping[str, Any]) -> str:
         """The message with every token replaced by its value, ``<NA>`` when absent."""
+        if event.__class__ is dict:
+            fn = self._generated.render or self._generate_render()
+            return fn(event)
         out: list[str] = []
         for piece in self.pieces:
             if isinstance(piece, str):
                 out.append(piece)
                 continue
-            node = piece.node
-            value = node.eval(event)
-            if value is None:
-                text = NA
-            elif isinstance(node, _Field):
-                text = text_of(value, is_list=node.is_list, any_of=node.any_of)
-            else:
-                text = text_of(value, is_list=node.is_list)
-            if piece.width:
-                raw = text.encode("utf-8", "surrogateescape")[: piece.width].ljust(piece.width, b" ")
-                text = raw.decode("utf-8", "replace")
-            out.append(text)
+            text = _node_text(piece.node, event)
+            out.append(compiled.pad(text, piece.width) if piece.width else text)
         return "".join(out)
 
     def values(self, event: Mapping[str, Any]) -> dict[str, JsonValue]:
-        """``output_fields``: JSON-typed values keyed by the fields as written."""
-        result: dict[str, JsonValue] = {}
-        ts: int | None = None
-        ts_known = False
-        for key, node in self.resolution:
-            if isinstance(node, _Field):
-                if node.bound.info.name in TIME_FIELDS:
-                    if not ts_known:
-                        ts, ts_known = event_time_ns(self.source, event), True
-                    if ts is not None:
-                        result[key] = ts
-                        continue
-                if node.any_of:
-                    # Unindexed ancestors: the same space-separated text the message shows.
-                    value = node.eval(event)
-                    result[key] = None if value is None else text_of(value, any_of=True)
-                    continue
-            result[key] = json_of(node.eval(event), is_list=node.is_list)
-        return result
+        """``output_fields``: JSON-typed values keyed by the fields as written (a new dict)."""
+        if event.__class__ is dict:
+            fn = self._generated.values or self._generate_values()
+            return fn(event)
+        return {key: _node_json(node, self.source, event) for key, node in self.resolution}
+
+    def _generate_render(self) -> compiled.RenderFn:
+        tokens = [
+            piece if isinstance(piece, str)
+            else compiled.TextToken(
+                functools.partial(_node_text, piece.node),
+                piece.node.bound if isinstance(piece.node, _Field) else None,
+                piece.width,
+            )
+            for piece in self.pieces
+        ]
+        fn = self._generated.render = compiled.compile_render(tokens, self.text)
+        return fn
+
+    def _generate_values(self) -> compiled.ValuesFn:
+        entries = [
+            compiled.JsonEntry(
+                key,
+                functools.partial(_node_json, node, self.source),
+                # Time fields take the event timestamp: never a plain read.
+                node.bound if isinstance(node, _Field) and node.bound.info.name not in TIME_FIELDS else None,
+            )
+            for key, node in self.resolution
+        ]
+        fn = self._generated.values = compiled.compile_values(entries, self.text)
+        return fn

@@ -32,6 +32,9 @@ class LineFormat:
     def line(self, alert: Alert) -> bytes:
         if self.json_output:
             return alert.to_json(self.json_options) + b"\n"
+        if self.iso8601 is None and type(alert) is Alert:
+            return alert.text_line()
+        # Anything shaped like an alert (already rendered lines, for one) gives its own text.
         return alert.to_text(iso8601=self.iso8601, tz=self.tz).encode("utf-8") + b"\n"
 
 
@@ -98,11 +101,14 @@ class FileSink:
         return self._fd
 
     def write(self, alert: Alert) -> bool:
-        data = memoryview(self._fmt.line(alert))
+        line = self._fmt.line(alert)
         try:
-            fd = self._open()
-            while data:
-                data = data[os.write(fd, data) :]
+            fd = self._fd if self._fd is not None else self._open()
+            done = os.write(fd, line)
+            if done < len(line):  # a short write (signal, full disk): the rest in as many as it takes
+                data = memoryview(line)[done:]
+                while data:
+                    data = data[os.write(fd, data) :]
         except OSError as exc:
             self.failed += 1
             self.last_error = f"{self.path}: {exc.strerror or exc}"
