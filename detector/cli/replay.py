@@ -21,7 +21,6 @@ import orjson
 
 from detector.engine import Engine, SelectionAction
 from detector.loader import load_rules
-from detector.outputs.channels import FanoutSink, ProgramSink
 from detector.outputs.sinks import FileSink, StreamSink, open_sink
 from detector.settings import KNOWN_KEYS, Settings, SettingsError
 from detector.sources import BadLine, BadLineStats, read_records
@@ -60,11 +59,13 @@ class ReplaySummary:
 
 
 def _settings(options: Sequence[str], json_output: bool) -> Settings:
-    from detector.service.overrides import apply_override  # Falco's -o dot notation
-
     raw: dict[str, Any] = {}
-    for text in options:
-        apply_override(raw, text)
+    if options:
+        # Falco's -o dot notation; imported only when used, as its package is the sidecar's
+        from detector.service.overrides import apply_override
+
+        for text in options:
+            apply_override(raw, text)
     if json_output:
         raw["json_output"] = True
     unknown = sorted(set(raw) - KNOWN_KEYS)
@@ -154,7 +155,7 @@ def replay(engine: Any, inputs: Sequence[str], sink: Any, *, on_bad: Any = None,
 
     for record in read_records(list(inputs), stats=stats, on_bad=on_bad, prefilter=line_prefilter,
                                on_block=on_block):
-        found = process(record.event, record.source)
+        found = process(record.event, record.source, record.matched)
         if found:
             for alert in found:
                 write(alert)
@@ -326,6 +327,11 @@ def _open_outputs(settings: Settings, output_file: str | None) -> Any:
         sinks.append(StreamSink(stdout, fmt))
     if channels.file:
         sinks.append(FileSink(channels.file, fmt, keep_alive=channels.file_keep_alive))
+    if len(sinks) == 1 and not channels.program:
+        return sinks[0]
+    # The program channel and the fan-out (which start and watch processes) only when used.
+    from detector.outputs.channels import FanoutSink, ProgramSink
+
     if channels.program:
         sinks.append(ProgramSink(channels.program, fmt, keep_alive=channels.program_keep_alive))
     return sinks[0] if len(sinks) == 1 else FanoutSink(sinks)

@@ -146,7 +146,7 @@ def run_block(job: _Job, prefilter: Any, task: Task) -> BlockResult:
     process = job.engine.process
     for record in read_stream(task.name, opener, max_line_bytes=job.max_line_bytes, stats=stats,
                               on_bad=bad.append, prefilter=prefilter, first_offset=task.start):
-        for alert in process(record.event, record.source):
+        for alert in process(record.event, record.source, record.matched):
             out.append(line(alert)[:-1])
             by_rule[alert.rule] += 1
             by_priority[alert.priority.title] += 1

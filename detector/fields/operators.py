@@ -13,16 +13,7 @@ import base64
 import binascii
 import functools
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
-
-import re2
-
-try:  # the wrapper's C core: a call through it costs a fraction of re2.fullmatch's
-    from re2 import _re2 as _re2_core
-
-    _ANCHOR_BOTH = _re2_core.RE2.Anchor.ANCHOR_BOTH
-except (ImportError, AttributeError):  # pragma: no cover - other re2 builds
-    _re2_core = None
+from typing import TYPE_CHECKING, Any
 
 from detector.fields.types import (
     LIST_ELEMENT_TYPES,
@@ -32,6 +23,9 @@ from detector.fields.types import (
     LiteralError,
     family,
 )
+
+if TYPE_CHECKING:
+    import re2
 
 EQ_OPS = frozenset({"=", "=="})
 ORDER_OPS = frozenset({"<", "<=", ">", ">="})
@@ -137,19 +131,38 @@ def memoize(match: Callable[[str], bool], limit: int = MEMO_LIMIT) -> Callable[[
     return memoized
 
 
+# RE2 is imported on first use: most rules use no regex, and globs mostly need none either.
+
+
+@functools.cache
+def _re2_core() -> tuple[Any, Any] | None:
+    """The wrapper's C core and its both-ends anchor: a call through it costs a fraction of
+    ``re2.fullmatch``'s (``None`` for other re2 builds)."""
+    try:
+        from re2 import _re2 as core
+
+        return core, core.RE2.Anchor.ANCHOR_BOTH
+    except (ImportError, AttributeError):  # pragma: no cover - other re2 builds
+        return None
+
+
 def re2_fullmatcher(pattern: str, make_options: Callable[[], re2.Options]) -> Callable[[str], bool]:
     """Whether a whole value matches ``pattern``; raises ``re2.error`` for a bad pattern."""
+    import re2
+
     regex = re2.compile(pattern, make_options())
-    if _re2_core is not None:
+    found = _re2_core()
+    if found is not None:
+        core_module, anchor_both = found
         options = make_options()
         options.never_capture = True
-        core = _re2_core.RE2(pattern.encode("utf-8", "surrogateescape"), options)
+        core = core_module.RE2(pattern.encode("utf-8", "surrogateescape"), options)
         if core.ok():
             run = core.Match
 
             def full(value: str) -> bool:
                 data = value.encode("utf-8", "surrogateescape")
-                return bool(run(_ANCHOR_BOTH, data, 0, len(data))[0][0] >= 0)
+                return bool(run(anchor_both, data, 0, len(data))[0][0] >= 0)
 
             return memoize(full)
     fullmatch = regex.fullmatch
@@ -242,6 +255,8 @@ def glob_to_re2(pattern: str) -> str:
 
 
 def _glob_options(casefold: bool) -> re2.Options:
+    import re2
+
     options = re2.Options()
     options.dot_nl = True
     options.log_errors = False
@@ -317,6 +332,8 @@ def compile_pmatch(paths: Iterable[str]) -> Callable[[str], bool]:
 
 
 def _regex_options() -> re2.Options:
+    import re2
+
     options = re2.Options()
     options.posix_syntax = True
     options.longest_match = True
@@ -326,6 +343,8 @@ def _regex_options() -> re2.Options:
 
 @functools.lru_cache(maxsize=1024)
 def compile_regex(pattern: str) -> Callable[[str], bool]:
+    import re2
+
     try:
         return re2_fullmatcher(pattern, _regex_options)
     except re2.error as exc:

@@ -7,9 +7,14 @@ digest of the grammar, the options and the Lark and Python versions, and a file
 that does not match is rebuilt and overwritten, so there is only ever one file
 of a few tens of kilobytes.
 
-The file is a pickle, so it is only used from a directory that is ours and not
-writable by anyone else: ``$DETECTOR_CACHE_DIR``, else
-``$XDG_CACHE_HOME/detector``, else ``~/.cache/detector``.  Setting
+The lean driver's tables (``lalr.table_spec``) are kept next to it, so a process
+that parses only valid conditions never imports Lark (importing it costs more
+than loading its parser): ``TABLES_CACHE_NAME`` is a first line with the digest
+it was made for, then the tables in ``marshal``'s format.
+
+The files are a pickle and ``marshal`` data, so they are only used from a
+directory that is ours and not writable by anyone else: ``$DETECTOR_CACHE_DIR``,
+else ``$XDG_CACHE_HOME/detector``, else ``~/.cache/detector``.  Setting
 ``DETECTOR_CACHE_DIR`` to an empty string turns the cache off.
 """
 
@@ -21,6 +26,7 @@ from pathlib import Path
 from typing import Final
 
 PARSER_CACHE_NAME: Final = "condition-parser.lark-cache"
+TABLES_CACHE_NAME: Final = "condition-parser.tables"
 
 
 def cache_dir() -> Path | None:
@@ -47,6 +53,15 @@ def _private(path: Path) -> bool:
 
 def parser_cache_file(directory: Path | None = None) -> str | None:
     """The file to give Lark's ``cache`` option, or ``None`` to build the parser afresh."""
+    return _cache_file(PARSER_CACHE_NAME, directory)
+
+
+def tables_cache_file(directory: Path | None = None) -> str | None:
+    """The file keeping the lean driver's tables, or ``None`` to build them afresh."""
+    return _cache_file(TABLES_CACHE_NAME, directory)
+
+
+def _cache_file(name: str, directory: Path | None) -> str | None:
     base = directory if directory is not None else cache_dir()
     if base is None:
         return None
@@ -54,9 +69,43 @@ def parser_cache_file(directory: Path | None = None) -> str | None:
         base.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not _private(base):
             return None
-        path = base / PARSER_CACHE_NAME
+        path = base / name
         if path.exists() and not _private(path):
             return None
     except OSError:
         return None
     return str(path)
+
+
+def read_keyed(path: str, key: str) -> bytes | None:
+    """The data ``write_keyed`` kept in ``path`` for ``key``; ``None`` if absent or kept for another."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    head, newline, body = data.partition(b"\n")
+    if not newline or head != key.encode("ascii"):
+        return None
+    return body
+
+
+def write_keyed(path: str, key: str, data: bytes) -> None:
+    """Replace ``path`` with ``data`` for ``key`` in one step (readers never see half a file);
+    a failure to write only loses the cache."""
+    import tempfile
+
+    directory = os.path.dirname(path) or "."
+    try:
+        fd, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".part")
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key.encode("ascii") + b"\n" + data)
+        os.replace(temporary, path)
+    except OSError:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass

@@ -17,13 +17,12 @@ which stops pathological input (``'(' * 100000``) early.
 from __future__ import annotations
 
 import functools
+import marshal
+import sys
+import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Final
-
-from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedInput, UnexpectedToken
-from lark.parsers.lalr_analysis import Shift
+from typing import TYPE_CHECKING, Any, Final
 
 from detector.errors import ConditionSyntaxError
 from detector.language.ast import (
@@ -43,10 +42,16 @@ from detector.language.ast import (
     UnaryCheck,
     Value,
 )
-from detector.language.cachefile import parser_cache_file
+from detector.language.cachefile import parser_cache_file, read_keyed, tables_cache_file, write_keyed
 from detector.language.escaping import EscapeError, unescape
 from detector.language.frozen import constructor
-from detector.language.lalr import GROUP_PRECEDERS, OPENER_COST, Tables, run
+from detector.language.lalr import GROUP_PRECEDERS, OPENER_COST, SPEC_VERSION, Tables, run, table_spec
+
+if TYPE_CHECKING:
+    # Lark is imported only to build the parser (when the tables are not cached) and to word
+    # errors: a valid condition is parsed by the lean driver alone.
+    from lark import Lark, Token
+    from lark.exceptions import UnexpectedInput
 
 GRAMMAR_PATH: Final = Path(__file__).resolve().parents[2] / "grammar" / "condition.lark"
 FALCO_MAX_DEPTH: Final = 1000
@@ -117,7 +122,7 @@ def _value(token: Token) -> Value:
     return _new_value(str(token.value), _span(token, token.end_pos or 0))
 
 
-class _Builder(Transformer[Token, _Built]):
+class _Builder:
     """Reduction callbacks: each returns ``(node, levels)``.
 
     ``levels`` is how many nested libsinsp parse calls the construct took,
@@ -293,30 +298,76 @@ class _Builder(Transformer[Token, _Built]):
         return built
 
 
+# Lark's options besides the transformer and callbacks.  Spans come from token positions in
+# the callbacks: Lark's meta is not available to an embedded transformer, and propagating it
+# costs time.
+_LARK_SETTINGS: Final = {"parser": "lalr", "lexer": "contextual", "propagate_positions": False,
+                         "maybe_placeholders": True}
+# Token kinds unescaped as soon as they are lexed.
+_UNESCAPED: Final = frozenset({"QUOTED", "ARG_QUOTED"})
+
+
 @functools.cache
 def _lark() -> Lark:
     """The parser, made once per process on first use (from the cache file when there is one)."""
+    from lark import Lark, Transformer
+
+    class LarkBuilder(_Builder, Transformer[Any, _Built]):
+        """The tree builder as Lark's embedded transformer."""
+
     return Lark(
         GRAMMAR_PATH.read_text(encoding="utf-8"),
-        parser="lalr",
-        lexer="contextual",
-        # Spans come from token positions in the callbacks: Lark's meta is not
-        # available to an embedded transformer, and propagating it costs time.
-        propagate_positions=False,
-        maybe_placeholders=True,
-        transformer=_Builder(),
-        lexer_callbacks={"QUOTED": _unescape_token, "ARG_QUOTED": _unescape_token},
+        **_LARK_SETTINGS,
+        transformer=LarkBuilder(),
+        lexer_callbacks={kind: _unescape_token for kind in sorted(_UNESCAPED)},
         cache=parser_cache_file() or False,
     )
 
 
 @functools.cache
 def _tables() -> Tables | None:
-    """The fast driver's view of the parser, or ``None`` if this Lark's internals differ."""
+    """The fast driver's tables, or ``None`` if this Lark's internals differ.
+
+    They are loaded from the cache directory when kept there for this grammar, these settings
+    and this Lark (without importing Lark); else taken from Lark's parser, then kept.
+    """
+    builder = _Builder()
+    path = tables_cache_file()
+    key = _tables_key() if path is not None else None
+    if path is not None and key is not None:
+        data = read_keyed(path, key)
+        if data is not None:
+            try:
+                return Tables.from_spec(marshal.loads(data), builder, unescaped=_UNESCAPED, unescape=unescape)
+            except Exception:  # a damaged file, or one of another layout, is a cache miss
+                pass
     try:
-        return Tables.from_lark(_lark(), unescaped=frozenset({"QUOTED", "ARG_QUOTED"}), unescape=unescape)
-    except (LookupError, AttributeError, TypeError):
+        spec = table_spec(_lark(), _UNESCAPED)
+        tables = Tables.from_spec(spec, builder, unescaped=_UNESCAPED, unescape=unescape)
+    except (LookupError, AttributeError, TypeError, ValueError):
         return None
+    if path is not None and key is not None:
+        write_keyed(path, key, marshal.dumps(spec))
+    return tables
+
+
+def _tables_key() -> str | None:
+    """A fingerprint of what the cached tables depend on: their layout, Python, Lark (its
+    ``__init__.py`` holds its version), the grammar and Lark's settings (a CRC and a length:
+    it tells versions apart in a directory only we write to).  ``None`` if one is unreadable."""
+    from importlib.util import find_spec
+
+    lark_spec = find_spec("lark")
+    if lark_spec is None or lark_spec.origin is None:
+        return None
+    try:
+        lark_init = Path(lark_spec.origin).read_bytes()
+        grammar = GRAMMAR_PATH.read_bytes()
+    except OSError:
+        return None
+    material = b"\0".join([str(SPEC_VERSION).encode(), sys.version.encode(), lark_init, grammar,
+                           repr(sorted(_LARK_SETTINGS.items())).encode(), repr(sorted(_UNESCAPED)).encode()])
+    return f"v{SPEC_VERSION}-{zlib.crc32(material):08x}-{len(material)}"
 
 
 def parse(text: str, *, max_depth: int = FALCO_MAX_DEPTH) -> Expr:
@@ -339,6 +390,8 @@ def parse(text: str, *, max_depth: int = FALCO_MAX_DEPTH) -> Expr:
 
 def _parse_with_lark(text: str, max_depth: int) -> Expr:
     """Lark's interactive parser, which also words every error."""
+    from lark.exceptions import UnexpectedInput, UnexpectedToken
+
     interactive = _lark().parse_interactive(text)
     open_costs: list[int] = []
     bound = 0
@@ -433,6 +486,8 @@ def _accepted(parser_state: Any) -> frozenset[str]:
 
 
 def _accepts(states: Any, end_state: Any, stack: list[Any], terminal: str) -> bool:
+    from lark.parsers.lalr_analysis import Shift
+
     while True:
         action = states[stack[-1]].get(terminal)
         if action is None:
@@ -450,6 +505,8 @@ def _accepts(states: Any, end_state: Any, stack: list[Any], terminal: str) -> bo
 
 def _innermost_opener(value_stack: Sequence[Any]) -> str:
     """What the innermost unclosed parenthesis belongs to: list, tlist, transformer or group."""
+    from lark import Token
+
     for i in range(len(value_stack) - 1, -1, -1):
         item = value_stack[i]
         if not isinstance(item, Token):
@@ -516,6 +573,8 @@ def _message(
 def _syntax_error(
     text: str, exc: UnexpectedInput, parser_state: Any, last: Token | None
 ) -> ConditionSyntaxError:
+    from lark.exceptions import UnexpectedToken
+
     where: int | None = exc.pos_in_stream
     if where is None or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
         where = len(text)

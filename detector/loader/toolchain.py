@@ -121,9 +121,13 @@ def expand_macros(expr: Expr, macros: Mapping[str, Expr], *, max_nodes: int) -> 
 
 def compile_condition(expr: Expr, *, source: str,
                       text: str) -> tuple[CompiledCondition, tuple[CompilerWarning, ...]]:
-    """The compiled condition and the compiler's warnings; ``ToolError`` on failure."""
+    """The compiled condition and the compiler's warnings; ``ToolError`` on failure.
+
+    The Python function is built on first use (most rules only ever run inside the engine's
+    per-event-type functions); every error is still raised here (``compile_expr``'s ``lazy``).
+    """
     try:
-        compiled = compile_expr(expr, source=source, text=text)
+        compiled = compile_expr(expr, source=source, text=text, lazy=True)
     except UnknownFieldError as exc:
         raise ToolError(exc.message, exc.offset if exc.text else None, unknown_field=True) from None
     except ConditionCompileError as exc:
