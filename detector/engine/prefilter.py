@@ -42,7 +42,7 @@ from typing import Annotated, Any, Union
 
 import msgspec
 
-from detector.codegen.bucket import bucket_dimensions, bucket_fields, generate_bucket
+from detector.codegen.bucket import bucket_dimensions, bucket_fields, constant_checks, generate_bucket
 from detector.codegen.generate import FieldNotDecoded, StructLayout, struct_exact
 from detector.engine.buckets import BucketCache, compile_source
 from detector.fields.registry import BoundField
@@ -218,9 +218,12 @@ class MemoCheck:
     TRIAL = 4096
     MIN_HIT_SHARE = 0.5
 
-    def __init__(self, evaluate: Callable[[Any], int], limit: int) -> None:
+    def __init__(self, evaluate: Callable[[Any], int], limit: int,
+                 key: Callable[[Any], Any] | None = None) -> None:
         self.evaluate = evaluate
         self.limit = limit
+        # The struct itself, or a tuple standing for it (``abstract_key``).
+        self.key = key
         self.table: dict[Any, int] = {}
         self.calls = self.misses = self.resets = 0
         self.enabled = True
@@ -237,11 +240,13 @@ class MemoCheck:
         memo = self
         trial = self.TRIAL
         calls = 0
+        make_key = self.key
 
         def check(event: Any) -> int:
             nonlocal calls
             calls += 1
-            found = lookup(event)
+            key = event if make_key is None else make_key(event)
+            found = lookup(key)
             if found is not None:
                 return found
             mask = evaluate(event)
@@ -250,7 +255,7 @@ class MemoCheck:
                 if len(table) >= limit:
                     table.clear()
                     memo.resets += 1
-                table[event] = mask
+                table[key] = mask
                 if calls == trial and memo.misses > (1 - memo.MIN_HIT_SHARE) * trial:
                     memo.disable()
             return mask
@@ -299,6 +304,23 @@ def tagged(plan: LinePlan | None, evttype: str) -> type:
 _FULL_PATH_BASE, _ = struct_class("FullPath", ())
 
 
+def abstract_key(layout: StructLayout, stand_ins: dict[str, list[Any]]) -> Callable[[Any], Any] | None:
+    """A function giving, for a struct, a tuple equal for two structs exactly when the plan's
+    function must give them the same result: the struct's class, every field's value except the
+    fields in ``stand_ins``, and for those the outcomes of the checks made on them (one mask).
+    ``None`` when no field of the struct needs standing in for (the struct is its own key)."""
+    used = {key: checks for key, checks in stand_ins.items() if key in layout.attrs}
+    if not used:
+        return None
+    checks = [c for group in used.values() for c in group]
+    atoms = generate_bucket(checks, struct=layout, name="_atoms")
+    kept = [attr for key, attr in layout.attrs.items() if key != "evt.type" and key not in used]
+    namespace = {"_atoms": compile_source(atoms.source, atoms.namespace, atoms.name)}
+    values = "".join(f"ev.{attr}, " for attr in kept)
+    source = f"def _key(ev):\n    return (ev.__class__, {values}_atoms(ev))\n"
+    return compile_source(source, namespace, "_key")
+
+
 class _Trainer:
     """Learns, from the first lines of a type, which lookups reject most of them.
 
@@ -319,6 +341,11 @@ class _Trainer:
     RULE_COST = 0.6
     FULL_PATH_COST = 8.0
     HOT_SHARE = 0.05
+    # A key with distinct values on more than this share of the samples is "wide" (see wide_keys).
+    WIDE_SHARE = 0.9
+    MIN_SAMPLES_FOR_WIDTH = 32
+    NARROW_HOT = False
+    ABSTRACT = True
 
     def __init__(self, owner: LinePrefilter, name: str, folded: Sequence[Any],
                  dims: Sequence[tuple[tuple[str, ...], tuple[BoundField, ...]]]) -> None:
@@ -327,10 +354,16 @@ class _Trainer:
         self.folded = folded
         self.dims = list(dims)
         self.raw_types: dict[bytes, str] = {}
+        # The probe struct holds every field the rules read, to learn how many values each takes.
         fields = [b for _, bounds in self.dims for b in bounds]
+        fields.extend(bucket_fields([r for r in folded if not isinstance(r, bool)]))
         cls, layout = struct_class(f"{name}_probe", fields)
         code = generate_bucket(folded, struct=layout, mode="probe", order=[k for k, _ in self.dims])
         self.probe = compile_source(code.source, code.namespace, code.name)
+        self.value_keys = [k for k in layout.attrs if k != "evt.type"]
+        self.value_attrs = [layout.attrs[k] for k in self.value_keys]
+        self.values: list[tuple[Any, ...]] = []
+        self._abstractable: dict[str, list[Any]] | None = None
         trainer = self
 
         def evaluate(event: Any) -> int:  # a plain function: the struct classes call it as a method
@@ -350,11 +383,12 @@ class _Trainer:
     def evaluate(self, event: Any) -> int:
         if not self.done:
             self.samples.append(self.probe(event))
+            self.values.append(tuple(getattr(event, a) for a in self.value_attrs))
             if len(self.samples) >= self.SAMPLES:
                 self.finish()
         return -1  # the full path decides
 
-    def choose(self) -> tuple[list[int], int, float]:
+    def choose(self) -> tuple[list[int], int, float, list[int]]:
         """Dimensions in evaluation order, the rules worth giving fields (a mask), and the
         estimated cost per line of that plan.
 
@@ -386,7 +420,7 @@ class _Trainer:
             order.append(best)
             alive = [a & sample[best] for a, sample in zip(alive, self.samples, strict=True)]
             states.append(alive)
-        best_plan: tuple[list[int], int, float] = ([], 0, self.FULL_PATH_COST)
+        best_plan: tuple[list[int], int, float, list[int]] = ([], 0, self.FULL_PATH_COST, states[0])
         dim_fields: set[str] = set()
         for k in range(len(order) + 1):
             if k:
@@ -408,12 +442,59 @@ class _Trainer:
                     + self.RULE_COST * sum(counts[i] for i in range(len(counts)) if hot >> i & 1) / total
                     + cold * self.FULL_PATH_COST)
             if cost < best_plan[2]:
-                best_plan = (order[:k], hot, cost)
+                best_plan = (order[:k], hot, cost, left)
         return best_plan
+
+    def abstractable(self) -> dict[str, list[Any]]:
+        """Integer fields the rules only compare with constants and no derived field reads
+        (``evt.num = 0`` in ``never_true``, ``fd.num >= 0``): the memo key holds the outcome of
+        those checks instead of the value, which is new on every line."""
+        if self._abstractable is None:
+            derived_inputs: set[str] = set()
+            types: dict[str, Any] = {}
+            for bound in bucket_fields([r for r in self.folded if not isinstance(r, bool)]):
+                if bound.loader.kind != "plain":
+                    derived_inputs.update(derived_keys(bound))
+                else:
+                    types[bound.key] = bound.type
+            self._abstractable = {
+                key: checks for key, checks in constant_checks(self.folded).items()
+                if key not in derived_inputs and key in types and int_spec(types[key]) is not None}
+        return self._abstractable
+
+    def wide_keys(self) -> set[str]:
+        """Keys taking a new value on (nearly) every line: an event number, a time, a client
+        port.  A struct holding one is never found again in ``MemoCheck``'s table."""
+        total = len(self.values)
+        if total < self.MIN_SAMPLES_FOR_WIDTH:
+            return set()
+        stand_ins = self.abstractable()
+        return {key for i, key in enumerate(self.value_keys)
+                if key not in stand_ins and len({v[i] for v in self.values}) > self.WIDE_SHARE * total}
+
+    def reached_narrow(self, left: Sequence[int], wide: set[str]) -> int:
+        """Rules still possible on some sampled line that read no wide key: giving them their
+        fields spares those lines the full path, and the memo keeps working."""
+        reached = 0
+        for a in left:
+            reached |= a
+        mask = 0
+        for i, root in enumerate(self.folded):
+            if not reached >> i & 1 or isinstance(root, bool):
+                continue
+            keys: set[str] = set()
+            for bound in bucket_fields([root]):
+                keys.update((bound.key,) if bound.loader.kind == "plain" else derived_keys(bound))
+            if not keys & wide:
+                mask |= 1 << i
+        return mask
 
     def finish(self) -> None:
         self.done = True
-        chosen, hot, _ = self.choose()
+        chosen, hot, _, left = self.choose()
+        if self.NARROW_HOT:
+            hot |= self.reached_narrow(left, self.wide_keys())
+        self.values = []
         if chosen or hot:
             keys = [self.dims[j][0] for j in chosen]
             fields = [b for j in chosen for b in self.dims[j][1]]
@@ -421,7 +502,10 @@ class _Trainer:
             cls, layout = struct_class(self.name, fields)
             code = generate_bucket(self.folded, struct=layout, mode="full", order=keys)
             evaluate = compile_source(code.source, code.namespace, code.name)
-            memo = MemoCheck(evaluate, self.owner.memo_limit) if getattr(cls, "memo_safe", False) else None
+            memo = None
+            if getattr(cls, "memo_safe", False):
+                memo = MemoCheck(evaluate, self.owner.memo_limit,
+                                 abstract_key(layout, self.abstractable()) if self.ABSTRACT else None)
             self.final = LinePlan(cls, evaluate, code.source, memo)
         self.samples = []
         for raw_type, evttype in self.raw_types.items():

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import io
 import json
 import sys
 import zlib
@@ -130,7 +131,9 @@ def _decode_after_error(data: bytes, exc: orjson.JSONDecodeError, max_depth: int
     if "infinity" in msg:
         # Either a huge literal (1e400: refused below) or an integer too long for a double.
         return _checked_stdlib(data, max_depth)
-    raise RecordRejected("invalid_json", f"{msg} at character {exc.pos}")
+    # Positions count in the line without its newline ("unexpected end of data" at its end).
+    pos = min(exc.pos, len(data) - 1) if data.endswith(b"\n") else exc.pos
+    raise RecordRejected("invalid_json", f"{msg} at character {pos}")
 
 
 def _checked(data: bytes, value: Any, max_depth: int) -> Any:
@@ -228,41 +231,45 @@ Line = bytes | _Oversized
 
 
 def _iter_blocks(read: Callable[[int], bytes], max_line_bytes: int) -> Iterator[tuple[list[Line], int, bool]]:
-    """``(lines, offset, terminated)``: the complete lines of each chunk read, and at the end the
+    """``(lines, offset, terminated)``: the complete lines of each chunk read, each with its
+    ``\n`` (a trailing newline is JSON whitespace to both decoders), and at the end the
     unterminated last line, if any (``terminated`` false).
 
     ``offset`` is where the first of ``lines`` starts in the stream.  Memory stays within
     ``max_line_bytes`` plus one chunk: an over-long line is dropped as it arrives and only its
-    length kept.  A read error ends the iteration after the partial line already read has
-    been given out.
+    length (without the newline) kept.  A read error ends the iteration after the partial line
+    already read has been given out.  Lines are cut by ``BytesIO.readlines`` (a ``memchr``
+    scan), several times faster than ``bytes.split``, which tests every byte in turn.
     """
     pending: list[bytes] = []
     pending_len = 0
     oversized = False
     offset = 0
     start = 0
+    limit = max_line_bytes + 1  # a line and its newline
     try:
         while True:
             block = read(_CHUNK)
             if not block:
                 break
             offset += len(block)
-            if b"\n" in block:
-                parts: list[Line] = block.split(b"\n")  # type: ignore[assignment]
-                tail: bytes = parts.pop()  # type: ignore[assignment]
+            parts: list[Line] = _cut(block).readlines()  # type: ignore[assignment]
+            tail: bytes = b"" if block.endswith(b"\n") else parts.pop()  # type: ignore[assignment]
+            if parts:
                 if oversized:
-                    parts[0] = _Oversized(pending_len + len(parts[0]))
+                    parts[0] = _Oversized(pending_len + len(parts[0]) - 1)
                 elif pending:
                     pending.append(parts[0])  # type: ignore[arg-type]
                     parts[0] = b"".join(pending)
                 pending.clear()
                 pending_len = 0
                 oversized = False
-                if max(map(len, parts)) > max_line_bytes:
-                    parts = [p if len(p) <= max_line_bytes else _Oversized(len(p)) for p in parts]
+                if max(map(len, parts)) > limit:
+                    parts = [p if len(p) <= limit or p.__class__ is not bytes else _Oversized(len(p) - 1)
+                             for p in parts]
                 yield parts, start, True
                 start = offset - len(tail)
-                block = tail
+            block = tail
             if block:
                 pending_len += len(block)
                 if oversized:
@@ -282,8 +289,11 @@ def _iter_blocks(read: Callable[[int], bytes], max_line_bytes: int) -> Iterator[
         yield [b"".join(pending)], start, False
 
 
+_cut = io.BytesIO
+
+
 def _offset(lines: list[Line], index: int, start: int) -> int:
-    return start + sum(len(x) + 1 for x in lines[:index])
+    return start + sum(len(x) if x.__class__ is bytes else len(x) + 1 for x in lines[:index])
 
 
 # --- opening inputs ------------------------------------------------------------------------------
