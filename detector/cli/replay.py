@@ -166,8 +166,11 @@ def replay(engine: Any, inputs: Sequence[str], sink: Any, *, on_bad: Any = None,
     summary.alerts = alerts
     summary.elapsed = time.perf_counter() - started
     if isinstance(engine, Engine):
+        from detector.codegen.codecache import code_cache
+
         summary.caches = {"engine": engine.cache_stats,
-                          "prefilter": line_prefilter.stats() if line_prefilter is not None else {}}
+                          "prefilter": line_prefilter.stats() if line_prefilter is not None else {},
+                          "generated_code": code_cache().stats()}
     return summary
 
 

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from detector.codegen.check import CAnd, CExpr, Check, CNot, COr, FieldOperand, deep_recursion
+from detector.codegen.codecache import compile_cached
 from detector.codegen.generate import Generator, StructLayout, _certain_fields, _Function
 from detector.fields import operators as ops
 from detector.fields.registry import BoundField
@@ -90,7 +91,7 @@ class TypeFolder:
             module = gen.module
             text = "\n\n".join(p for p in ("\n".join(module.const_notes), *module.helpers, source) if p)
             namespace = module.namespace
-            exec(compile(text, "<type check>", "exec"), namespace)
+            exec(compile_cached(text, "<type check>"), namespace)
             fn = self._compiled[check.node] = namespace["_match"]
         return bool(fn({"evt.type": evttype}))
 

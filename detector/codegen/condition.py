@@ -19,6 +19,7 @@ from detector.codegen.check import (
     deep_recursion,
     expr_depth,
 )
+from detector.codegen.codecache import compile_cached
 from detector.codegen.evttypes import evttypes as compute_evttypes
 from detector.codegen.generate import SPLIT_DEPTH, Generated, generate
 from detector.errors import ConditionCompileError
@@ -67,7 +68,7 @@ class _Code:
         if found is None:
             generated = self.generated()
             try:
-                code = compile(generated.source, "<condition>", "exec")
+                code = compile_cached(generated.source, "<condition>")
             except (SyntaxError, RecursionError, MemoryError) as exc:
                 raise ConditionCompileError(f"condition too complex to compile: {exc}", self._text, 0) from None
             namespace = generated.namespace

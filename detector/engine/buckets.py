@@ -16,6 +16,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from detector.codegen.bucket import TypeFolder, generate_bucket, is_type_check
 from detector.codegen.check import CAnd, CExpr, Check, CNot, COr
+from detector.codegen.codecache import compile_cached
 from detector.engine.index import EventTypeIndex
 
 DEFAULT_MAX_TYPES = 4096
@@ -63,7 +64,7 @@ def type_checks(roots: Sequence[Any]) -> tuple[Check, ...]:
 
 def compile_source(source: str, namespace: dict[str, Any], name: str) -> Callable[[Any], Any]:
     # Our own generated code; its constants are already bound in the namespace.
-    exec(compile(source, f"<{name}>", "exec"), namespace)
+    exec(compile_cached(source, f"<{name}>"), namespace)
     fn: Callable[[Any], Any] = namespace[name]
     return fn
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from detector.codegen.codecache import compile_cached
 from detector.fields.registry import BoundField
 from detector.fields.types import FieldType, scalar_coercer
 from detector.outputs.values import NA, json_of, text_of
@@ -132,7 +133,7 @@ def _literal(text: str) -> str:
 
 def _define(name: str, lines: list[str], namespace: dict[str, Any]) -> Callable[..., Any]:
     source = "\n".join(lines) + "\n"
-    code = compile(source, f"<output format {name}>", "exec")
+    code = compile_cached(source, f"<output format {name}>")
     exec(code, namespace)  # noqa: S102 - our own generated code, built from escaped parts
     fn: Callable[..., Any] = namespace[name]
     return fn
