@@ -82,6 +82,7 @@ class TypeFolder:
 
     def __init__(self) -> None:
         self._compiled: dict[Any, Any] = {}
+        self.check_ids = CheckIds()  # shared by the buckets folded with this folder
 
     def decide(self, check: Check, evttype: str) -> bool:
         fn = self._compiled.get(check.node)
@@ -141,10 +142,36 @@ def _depth_hint(node: CExpr) -> int:
     return best
 
 
+class CheckIds:
+    """Structural ids of the checks' syntax nodes, shared by the buckets of an engine.
+
+    Interning a bucket's subtrees keys each check by its syntax node, whose structural hash
+    walks the whole node (a list of 200 names included); the same nodes come back in the
+    buckets of every event type, so the hash is taken once per node object.  Bounded by the
+    number of check nodes in the ruleset.
+    """
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, tuple[Any, int]] = {}  # the node is kept: its id stays its own
+        self._by_node: dict[Any, int] = {}
+
+    def of(self, node: Any) -> int:
+        found = self._by_id.get(id(node))
+        if found is not None:
+            return found[1]
+        sid = self._by_node.setdefault(node, len(self._by_node))
+        self._by_id[id(node)] = (node, sid)
+        return sid
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+
 class _Interner:
     """Structural identity of subtrees: equal subtrees (same checks, same shape) get one id."""
 
-    def __init__(self) -> None:
+    def __init__(self, ids: CheckIds | None = None) -> None:
+        self._check_ids = ids if ids is not None else CheckIds()
         self._ids: dict[Any, int] = {}
         self.of: dict[int, int] = {}  # id(node) -> structural id
         self.nodes: dict[int, CExpr] = {}  # structural id -> first node seen
@@ -157,7 +184,7 @@ class _Interner:
             if id(node) in self.of:
                 continue
             if isinstance(node, Check):
-                key: Any = ("c", node.node, node.op, node.modifier)
+                key: Any = ("c", self._check_ids.of(node.node), node.op, node.modifier)
             elif not done:
                 stack.append((node, True))
                 kids = node.children if isinstance(node, CAnd | COr) else (node.child,)
@@ -375,8 +402,8 @@ class _Dimension:
 class _Analysis:
     """A bucket's rules as conjunct lists over interned subtrees, and their dimensions."""
 
-    def __init__(self, roots: Sequence[Folded]) -> None:
-        self.interner = _Interner()
+    def __init__(self, roots: Sequence[Folded], ids: CheckIds | None = None) -> None:
+        self.interner = _Interner(ids)
         self.always: list[int] = []
         self.rules: list[_Rule] = []
         for bit, root in enumerate(roots):
@@ -410,9 +437,10 @@ class _Analysis:
         self.dims = sorted(dims.values(), key=lambda d: (not d.exact_only, -d.members.bit_count(), d.fields))
 
 
-def bucket_dimensions(roots: Sequence[Folded]) -> tuple[tuple[tuple[str, ...], tuple[BoundField, ...]], ...]:
+def bucket_dimensions(roots: Sequence[Folded], *, ids: CheckIds | None = None,
+                      ) -> tuple[tuple[tuple[str, ...], tuple[BoundField, ...]], ...]:
     """The dimensions of a bucket (in default order): their keys and the fields they read."""
-    return tuple((d.fields, tuple(d.bounds[k] for k in d.fields)) for d in _Analysis(roots).dims)
+    return tuple((d.fields, tuple(d.bounds[k] for k in d.fields)) for d in _Analysis(roots, ids).dims)
 
 
 def generate_bucket(
@@ -422,6 +450,7 @@ def generate_bucket(
     name: str = "_bucket",
     mode: str = "full",
     order: Sequence[tuple[str, ...]] | None = None,
+    ids: CheckIds | None = None,
 ) -> BucketSource:
     """Source of ``name(ev)`` for rules ``roots`` (already folded for the bucket's type).
 
@@ -430,11 +459,12 @@ def generate_bucket(
     learning which lookups reject most events); ``"filter"`` evaluates only the dimensions in
     ``order`` and returns the mask of rules still possible (0: no rule can match; a rule that is
     always true makes it non-zero).  ``order`` restricts the dimensions to those listed, in
-    that order, in every mode.  ``struct`` selects struct mode (see ``Generator``).
+    that order, in every mode.  ``struct`` selects struct mode (see ``Generator``); ``ids``
+    shares check ids between the buckets of an engine (``CheckIds``).
     """
     gen = Generator(struct)
     gen.module.namespace["_alower"] = ops.ascii_lower
-    plan = _Analysis(roots)
+    plan = _Analysis(roots, ids)
     interner, rules, always = plan.interner, plan.rules, plan.always
     live = tuple(sorted(always + [r.bit for r in rules]))
     dims = plan.dims

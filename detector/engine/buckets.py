@@ -141,5 +141,5 @@ class BucketCache(Generic[R]):
         if any(root is None for root in roots):
             return Bucket(rules, _one_by_one(rules), "")
         folded = [self.folder.fold(root, evttype) for root in roots] if evttype is not None else roots
-        code = generate_bucket(folded)
+        code = generate_bucket(folded, ids=self.folder.check_ids)
         return Bucket(rules, compile_source(code.source, code.namespace, code.name), code.source)

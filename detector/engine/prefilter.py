@@ -344,7 +344,12 @@ class _Trainer:
     # A key with distinct values on more than this share of the samples is "wide" (see wide_keys).
     WIDE_SHARE = 0.9
     MIN_SAMPLES_FOR_WIDTH = 32
+    # Give fields to every rule some sampled line reached whose keys are not wide, so that fewer
+    # lines take the full path (at the price of decoding and hashing more fields).  Counted with
+    # ``benchmarks/instructions.py`` on the benchmark workload it cost more than it saved
+    # (40.5k against 38k instructions a line), so it is off; kept for workloads where it pays.
     NARROW_HOT = False
+    # Memo keys hold check outcomes for integer fields compared with constants (``abstract_key``).
     ABSTRACT = True
 
     def __init__(self, owner: LinePrefilter, name: str, folded: Sequence[Any],
@@ -356,9 +361,11 @@ class _Trainer:
         self.raw_types: dict[bytes, str] = {}
         # The probe struct holds every field the rules read, to learn how many values each takes.
         fields = [b for _, bounds in self.dims for b in bounds]
-        fields.extend(bucket_fields([r for r in folded if not isinstance(r, bool)]))
+        if self.NARROW_HOT:
+            fields.extend(bucket_fields([r for r in folded if not isinstance(r, bool)]))
         cls, layout = struct_class(f"{name}_probe", fields)
-        code = generate_bucket(folded, struct=layout, mode="probe", order=[k for k, _ in self.dims])
+        code = generate_bucket(folded, struct=layout, mode="probe", order=[k for k, _ in self.dims],
+                               ids=owner.check_ids)
         self.probe = compile_source(code.source, code.namespace, code.name)
         self.value_keys = [k for k in layout.attrs if k != "evt.type"]
         self.value_attrs = [layout.attrs[k] for k in self.value_keys]
@@ -383,7 +390,8 @@ class _Trainer:
     def evaluate(self, event: Any) -> int:
         if not self.done:
             self.samples.append(self.probe(event))
-            self.values.append(tuple(getattr(event, a) for a in self.value_attrs))
+            if self.NARROW_HOT:
+                self.values.append(tuple(getattr(event, a) for a in self.value_attrs))
             if len(self.samples) >= self.SAMPLES:
                 self.finish()
         return -1  # the full path decides
@@ -500,7 +508,7 @@ class _Trainer:
             fields = [b for j in chosen for b in self.dims[j][1]]
             fields.extend(bucket_fields([r for i, r in enumerate(self.folded) if hot >> i & 1]))
             cls, layout = struct_class(self.name, fields)
-            code = generate_bucket(self.folded, struct=layout, mode="full", order=keys)
+            code = generate_bucket(self.folded, struct=layout, mode="full", order=keys, ids=self.owner.check_ids)
             evaluate = compile_source(code.source, code.namespace, code.name)
             memo = None
             if getattr(cls, "memo_safe", False):
@@ -520,6 +528,7 @@ class LinePrefilter:
                  memo_limit: int = DEFAULT_MEMO_LIMIT) -> None:
         self._cache = cache
         self._folder = cache.folder
+        self.check_ids = cache.folder.check_ids
         self.max_plans = max_plans
         self.memo_limit = memo_limit
         self.plans: dict[bytes, LinePlan | None] = {}
@@ -598,7 +607,7 @@ class LinePrefilter:
             return self._skip_plan()
         if any(r is True for r in folded):
             return None  # some rule matches every event of the type
-        dims = [(key, bounds) for key, bounds in bucket_dimensions(folded)
+        dims = [(key, bounds) for key, bounds in bucket_dimensions(folded, ids=self.check_ids)
                 if all(b.loader.kind == "plain" for b in bounds)]
         return _Trainer(self, f"Event{len(self._by_signature)}", folded, dims)
 

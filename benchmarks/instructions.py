@@ -1,0 +1,104 @@
+"""Instructions per event, counted by valgrind: a noise-free companion to ``run_all.py``.
+
+On a shared machine wall and CPU times move by 20-40% from run to run; the number
+of instructions a run executes does not.  This script counts them (``valgrind
+--tool=cachegrind --cache-sim=no``) for the parse-only floor and for ``detector
+replay`` with every upstream syscall rule, on the first N lines of a workload,
+and splits replay's count into
+
+* start-up: the run over an empty input (imports, loading the rules);
+* warm-up: what the first pass over the N lines costs beyond a second pass
+  (plans learnt, per-type code generated or fetched from the cache);
+* steady state: the second pass over the same N lines (same process);
+
+then prints instructions per line and the projected ratio to the floor for a
+workload of ``--project`` lines.  Instructions are not time (interpreted Python
+retires fewer per cycle than orjson's C), so the time ratio of ``run_all.py``
+stays the figure that counts; this one is for comparing changes.
+
+    .venv/bin/python benchmarks/instructions.py benchmarks/out/events-g2-n1000000-s7-a0.01-k0.jsonl
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_RULES = ("falco_rules.yaml", "falco-incubating_rules.yaml", "falco-sandbox_rules.yaml")
+
+FLOOR = """
+import sys, orjson
+with open(sys.argv[1], 'rb') as f:
+    for line in f:
+        orjson.loads(line)
+"""
+
+REPLAY = """
+import gc, sys
+from detector import Engine, load_rules
+from detector.engine.selection import RuleSelection, SelectionAction
+from detector.sources.jsonlines import read_records
+rules, paths = sys.argv[1].split(','), sys.argv[2:]
+ruleset = load_rules(*rules).ruleset
+engine = Engine(ruleset, selection=RuleSelection((SelectionAction('enable', rule='*'),)))
+gc.freeze()
+prefilter = engine.line_prefilter()
+for path in paths:
+    for record in read_records(path, prefilter=prefilter):
+        engine.process(record.event, record.source, record.matched)
+"""
+
+
+def _count(script: str, *args: str) -> int:
+    done = subprocess.run(
+        ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+         sys.executable, "-c", script, *args],
+        capture_output=True, text=True, check=False, cwd=ROOT,
+    )
+    found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+    if found is None:
+        raise click.ClickException(f"valgrind gave no count: {done.stderr[-500:]}")
+    return int(found.group(1).replace(",", ""))
+
+
+@click.command()
+@click.argument("workload", type=click.Path(exists=True, dir_okay=False))
+@click.option("-n", "--lines", default=60_000, show_default=True, help="Lines of the workload to run on.")
+@click.option("--project", default=1_000_000, show_default=True, help="Workload size the ratio is projected to.")
+@click.option("--shared", type=click.Path(file_okay=False), default=str(ROOT.parent / "shared"), show_default=True)
+def main(workload: str, lines: int, project: int, shared: str) -> None:
+    if shutil.which("valgrind") is None:
+        raise click.ClickException("valgrind is not installed")
+    rules = ",".join(str(Path(shared) / "falco" / "rules" / name) for name in SHARED_RULES)
+    with tempfile.TemporaryDirectory() as tmp:
+        part = Path(tmp) / "part.jsonl"
+        with open(workload, "rb") as src, open(part, "wb") as dst:
+            for i, line in enumerate(src):
+                if i >= lines:
+                    break
+                dst.write(line)
+        python = _count("pass")
+        floor = _count(FLOOR, str(part)) - python
+        empty = _count(REPLAY, rules, "/dev/null")
+        once = _count(REPLAY, rules, str(part))
+        twice = _count(REPLAY, rules, str(part), str(part))
+    steady = (twice - once) / lines
+    warm_up = (once - empty) - (twice - once)
+    floor_per_line = floor / lines
+    projected = empty + warm_up + steady * project
+    click.echo(f"lines: {lines:,} (projected to {project:,})")
+    click.echo(f"floor (read + orjson.loads): {floor_per_line:,.0f} instructions/line")
+    click.echo(f"replay start-up: {empty:,} instructions; warm-up: {warm_up:,}")
+    click.echo(f"replay steady state: {steady:,.0f} instructions/line ({floor_per_line / steady:.2f}x the floor)")
+    click.echo(f"projected ratio to the floor at {project:,} lines: {floor_per_line * project / projected:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
