@@ -1,9 +1,10 @@
 """What an alert costs once a rule has matched: rendering it and writing its line.
 
-    python benchmarks/alerts.py [EVENTS.jsonl] [--rules FILE ...] [--repeat 5]
+    python benchmarks/alerts.py EVENTS.jsonl [--rules FILE ...] [--repeat 5]
 
 Loads the rules (the three upstream syscall files with every rule enabled), reads the events
-(default ``/tmp/w200k.jsonl``), keeps the ``(rule, event)`` pairs the engine matches, then times,
+(a prefix of the benchmark workload will do: ``head -200000 benchmarks/out/events-*.jsonl``),
+keeps the ``(rule, event)`` pairs the engine matches, then times,
 over those pairs, creating the alerts (``Engine._alert``, i.e. ``Alert.from_event``) and writing
 them to a file the way ``detector replay --output-file`` does, as text and as JSON lines.
 Figures are CPU time per alert in microseconds, best of ``--repeat`` runs.
@@ -31,7 +32,6 @@ from detector.outputs.sinks import FileSink, LineFormat  # noqa: E402
 from detector.sources import BadLineStats, read_records  # noqa: E402
 
 UPSTREAM = ("falco_rules.yaml", "falco-incubating_rules.yaml", "falco-sandbox_rules.yaml")
-DEFAULT_EVENTS = "/tmp/w200k.jsonl"
 
 
 def _best(fn: Callable[[], Any], repeat: int) -> float:
@@ -45,7 +45,7 @@ def _best(fn: Callable[[], Any], repeat: int) -> float:
 
 
 @click.command()
-@click.argument("events", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=DEFAULT_EVENTS)
+@click.argument("events", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--rules", "rules", multiple=True, type=click.Path(exists=True),
               help="Rules files (default: the upstream ones under ../shared).")
 @click.option("--repeat", default=5, show_default=True)
