@@ -77,3 +77,24 @@ def test_falco_conditions_parse() -> None:
         pytest.skip("detector.language.parse is not built yet")
     for condition in CONDITIONS:
         parse(condition.falco)
+
+
+def test_evaluation_only_comparison_runs_and_the_engines_agree(tmp_path: Any) -> None:
+    """``benchmarks/peers_eval.py`` on a small alerting workload: every engine finds the same
+    matches (the script fails otherwise) and the figures are written."""
+    import orjson
+    from click.testing import CliRunner
+
+    from benchmarks import peers_eval
+
+    workload = tmp_path / "events.jsonl"
+    workload.write_bytes(b"".join(orjson.dumps(event) + b"\n" for event in SAMPLE * 3))
+    out = tmp_path / "figures.json"
+    result = CliRunner().invoke(peers_eval.main, [str(workload), "-n", str(len(SAMPLE) * 3), "--repeat", "1",
+                                                  "--rule-engine-events", "60", "--cel-events", "30",
+                                                  "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    figures = orjson.loads(out.read_bytes())
+    assert set(figures) == {"detector rules", "detector masks", "detector conditions", "python", "rule-engine",
+                            "cel-python"}
+    assert figures["python"]["matches"] == figures["detector masks"]["matches"] > 0
