@@ -248,6 +248,9 @@ def test_file_output_reopen_and_drain_report(tmp_path: Path) -> None:
         async with running(tmp_path, raw) as (service, receiver), aiohttp.ClientSession() as http:
             await http.post(url(service), json={"proc.name": "x", "n": 1})
             await receiver.wait_for(1)
+            async with asyncio.timeout(5):  # the file output works on its own: wait for its line too
+                while not out.exists() or not out.read_text():
+                    await asyncio.sleep(0.02)
             os.rename(out, tmp_path / "alerts.txt.1")
             service._reopen()  # what SIGUSR1 does
             receiver.status = 500

@@ -657,10 +657,10 @@ def _operand_fields(operand: Any) -> Iterator[BoundField]:
 
 
 def constant_checks(roots: Sequence[Folded]) -> dict[str, list[Check]]:
-    """Plain fields that conditions read only through checks against constants
-    (``evt.num = 0``, ``fd.num >= 0``), each with those checks; a field read any other way (with
-    a transformer, against another field, in a derived field) is left out.  What such a field
-    contributes to a result is just the outcome of its checks."""
+    """Fields (by key) that conditions read only through checks against constants
+    (``evt.num = 0``, ``fd.port in (...)``), each with those checks; a field read any other way
+    (with a transformer, against another field) is left out.  What such a field contributes to
+    a result is just the outcome of its checks."""
     found: dict[str, list[Check]] = {}
     tangled: set[str] = set()
     stack: list[CExpr] = [r for r in roots if not isinstance(r, bool)]
@@ -669,8 +669,7 @@ def constant_checks(roots: Sequence[Folded]) -> dict[str, list[Check]]:
         if isinstance(node, Check):
             bounds = [*_operand_fields(node.lhs), *_operand_fields(node.rhs)]
             lhs = node.lhs
-            if (isinstance(lhs, FieldOperand) and node.rhs is None and len(bounds) == 1
-                    and lhs.bound.loader.kind == "plain"):
+            if isinstance(lhs, FieldOperand) and node.rhs is None and len(bounds) == 1:
                 same = found.setdefault(lhs.bound.key, [])
                 if all(other.node != node.node for other in same):  # the same check in many rules
                     same.append(node)

@@ -205,27 +205,30 @@ def struct_class(name: str, fields: Sequence[BoundField]) -> tuple[type, StructL
 
 
 class MemoCheck:
-    """A plan's mask memoised on the decoded struct itself.
+    """A plan's mask memoised on the decoded struct.
 
     A plan's function is pure over the struct's fields (a field it lacks raises, and raising
     results are not kept), and node streams repeat: the same process opens the same files
-    again and again.  So equal structs get the mask computed for the first of them.  Bounded by
-    ``limit`` entries (then cleared, counted in ``resets``); when, after ``TRIAL`` lines, fewer
-    than ``MIN_HIT_SHARE`` of them were found (a type whose lines carry a different port or
-    address each time), memoising stops for the plan and the function runs directly.
+    again and again.  So equal structs get the mask computed for the first of them: the key is
+    the struct itself (frozen: hashed and compared in C).  Bounded by ``limit`` entries (then
+    cleared, counted in ``resets``).  When, over ``TRIAL`` lines, fewer than ``MIN_HIT_SHARE``
+    of them were found (a type whose lines carry a new event number or client port each time),
+    the memo starts again with ``fallback``, a key that stands in check outcomes for such
+    values (``abstract_key``); if that does not pay either, memoising stops for the plan and
+    the function runs directly.
     """
 
     TRIAL = 4096
     MIN_HIT_SHARE = 0.5
 
     def __init__(self, evaluate: Callable[[Any], int], limit: int,
-                 key: Callable[[Any], Any] | None = None) -> None:
+                 fallback: Callable[[Any], Any] | None = None) -> None:
         self.evaluate = evaluate
         self.limit = limit
-        # The struct itself, or a tuple standing for it (``abstract_key``).
-        self.key = key
+        self.fallback = fallback
+        self.keyed = "struct"
         self.table: dict[Any, int] = {}
-        self.calls = self.misses = self.resets = 0
+        self.misses = self.resets = 0
         self.enabled = True
         self.classes: list[type] = []  # the struct classes whose ``check`` this is
         self._check: Callable[[Any], int] | None = None
@@ -239,25 +242,37 @@ class MemoCheck:
         limit = self.limit
         memo = self
         trial = self.TRIAL
+        poor = 1 - self.MIN_HIT_SHARE
         calls = 0
-        make_key = self.key
+        make_key: Callable[[Any], Any] | None = None
+        trial_start = 0  # calls when the current trial began; -1 once a trial has passed
+        trial_misses = 0
 
         def check(event: Any) -> int:
-            nonlocal calls
+            nonlocal calls, make_key, trial_start, trial_misses
             calls += 1
             key = event if make_key is None else make_key(event)
             found = lookup(key)
             if found is not None:
                 return found
             mask = evaluate(event)
-            if memo.enabled:
-                memo.misses += 1
-                if len(table) >= limit:
-                    table.clear()
-                    memo.resets += 1
-                table[key] = mask
-                if calls == trial and memo.misses > (1 - memo.MIN_HIT_SHARE) * trial:
-                    memo.disable()
+            memo.misses += 1
+            if len(table) >= limit:
+                table.clear()
+                memo.resets += 1
+            table[key] = mask
+            if trial_start >= 0:
+                trial_misses += 1
+                if calls - trial_start >= trial:
+                    if trial_misses <= poor * (calls - trial_start):
+                        trial_start = -1  # it pays
+                    elif make_key is None and memo.fallback is not None:
+                        make_key = memo.fallback
+                        memo.keyed = "outcomes"
+                        table.clear()
+                        trial_start, trial_misses = calls, 0
+                    else:
+                        memo.disable()
             return mask
 
         def calls_so_far() -> int:
@@ -280,9 +295,10 @@ class MemoCheck:
 
     def stats(self) -> dict[str, Any]:
         calls = self._calls()
+        keyed = self.keyed if self.enabled else None
         return {"entries": len(self.table), "limit": self.limit, "lines": calls,
                 "hits": calls - self.misses if self.enabled else None, "resets": self.resets,
-                "enabled": self.enabled}
+                "enabled": self.enabled, "keyed_by": keyed}
 
 
 def tagged(plan: LinePlan | None, evttype: str) -> type:
@@ -312,7 +328,11 @@ def abstract_key(layout: StructLayout, stand_ins: dict[str, list[Any]]) -> Calla
     used = {key: checks for key, checks in stand_ins.items() if key in layout.attrs}
     if not used:
         return None
-    checks = [c for group in used.values() for c in group]
+    checks = list({id(c): c for group in used.values() for c in group}.values())
+    for check in checks:  # a derived field must find all it reads in the struct
+        bound = check.lhs.bound
+        if bound.loader.kind != "plain" and not all(k in layout.attrs for k in derived_keys(bound)):
+            return None
     atoms = generate_bucket(checks, struct=layout, name="_atoms")
     kept = [attr for key, attr in layout.attrs.items() if key != "evt.type" and key not in used]
     namespace = {"_atoms": compile_source(atoms.source, atoms.namespace, atoms.name)}
@@ -349,8 +369,11 @@ class _Trainer:
     # ``benchmarks/instructions.py`` on the benchmark workload it cost more than it saved
     # (40.5k against 38k instructions a line), so it is off; kept for workloads where it pays.
     NARROW_HOT = False
-    # Memo keys hold check outcomes for integer fields compared with constants (``abstract_key``).
-    ABSTRACT = True
+    # When the struct as memo key does not pay, try a key holding check outcomes for the values
+    # that change on every line (``abstract_key``).  On the benchmark workload it made connect
+    # lines hit the memo (99.7%) but computing that key cost more than evaluating the plan's
+    # function (34,600 against 33,000 instructions a line), so it is off.
+    ABSTRACT = False
 
     def __init__(self, owner: LinePrefilter, name: str, folded: Sequence[Any],
                  dims: Sequence[tuple[tuple[str, ...], tuple[BoundField, ...]]]) -> None:
@@ -454,20 +477,34 @@ class _Trainer:
         return best_plan
 
     def abstractable(self) -> dict[str, list[Any]]:
-        """Integer fields the rules only compare with constants and no derived field reads
-        (``evt.num = 0`` in ``never_true``, ``fd.num >= 0``): the memo key holds the outcome of
-        those checks instead of the value, which is new on every line."""
+        """Keys whose values the memo key can stand in for by check outcomes: integer fields the
+        rules only compare with constants (``evt.num = 0`` in ``never_true``, ``fd.num >= 0``),
+        and keys only derived fields read, when those are only compared with constants (the
+        client port behind ``fd.port in (...)``).  Such values are new on almost every line; the
+        outcomes are not.  Each key comes with the checks that stand in for it."""
         if self._abstractable is None:
-            derived_inputs: set[str] = set()
-            types: dict[str, Any] = {}
+            const = constant_checks(self.folded)
+            plain_types: dict[str, Any] = {}
+            readers: dict[str, list[str]] = {}  # key -> derived fields reading it
             for bound in bucket_fields([r for r in self.folded if not isinstance(r, bool)]):
-                if bound.loader.kind != "plain":
-                    derived_inputs.update(derived_keys(bound))
-                else:
-                    types[bound.key] = bound.type
-            self._abstractable = {
-                key: checks for key, checks in constant_checks(self.folded).items()
-                if key not in derived_inputs and key in types and int_spec(types[key]) is not None}
+                if bound.loader.kind == "plain":
+                    plain_types[bound.key] = bound.type
+                    continue
+                keys = derived_keys(bound)
+                if len(keys) > _MAX_DERIVED_KEYS:
+                    keys = ()  # never decoded into a struct: nothing to stand in for
+                    const.pop(bound.key, None)
+                for key in keys:
+                    readers.setdefault(key, []).append(bound.key)
+            found: dict[str, list[Any]] = {}
+            for key in plain_types.keys() | readers.keys():
+                if key in plain_types and (key not in const or int_spec(plain_types[key]) is None):
+                    continue
+                through = readers.get(key, [])
+                if not all(derived in const for derived in through):
+                    continue
+                found[key] = [*const.get(key, ()), *(c for derived in through for c in const[derived])]
+            self._abstractable = found
         return self._abstractable
 
     def wide_keys(self) -> set[str]:
