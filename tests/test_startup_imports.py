@@ -114,3 +114,12 @@ def test_replay_with_a_settings_override_still_works(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     alert = json.loads(out.read_text().splitlines()[0])
     assert alert["rule"] == "Shell spawned"
+
+
+def test_a_settings_override_does_not_import_the_network_stack() -> None:
+    """``replay -o key=value`` parses the key with the sidecar's override code; the package's
+    own names (the service, its network inputs and outputs) load only when asked for."""
+    modules = _modules_after("from detector.service.overrides import apply_override")
+    assert not any(_loaded(modules, top) for top in ("grpc", "aiohttp", "detector.service.service"))
+    modules = _modules_after("from detector.service import Service")
+    assert _loaded(modules, "detector.service.service")
