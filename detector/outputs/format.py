@@ -422,7 +422,16 @@ class OutputFormat:
 
     @classmethod
     def compile(cls, fmt: str, source: str, *, resolve_transformed: bool = False) -> OutputFormat:
-        """Compile ``fmt`` for ``source``; raises :class:`OutputFormatError` with Falco's message."""
+        """Compile ``fmt`` for ``source``; raises :class:`OutputFormatError` with Falco's message.
+
+        The same format is compiled by the loader (to validate it) and by every engine built
+        on the rules; compiled formats are immutable, so they are shared (``_compiled``)."""
+        if cls is OutputFormat:
+            return _compiled(fmt, source, resolve_transformed)
+        return cls._build(fmt, source, resolve_transformed)
+
+    @classmethod
+    def _build(cls, fmt: str, source: str, resolve_transformed: bool) -> OutputFormat:
         base = 1 if fmt.startswith("*") else 0
         parser = _Parser(fmt[base:], source, base, fmt)
         pieces = tuple(parser.parse())
@@ -484,3 +493,8 @@ class OutputFormat:
         ]
         fn = self._generated.values = compiled.compile_values(entries, self.text)
         return fn
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(fmt: str, source: str, resolve_transformed: bool) -> OutputFormat:
+    return OutputFormat._build(fmt, source, resolve_transformed)
