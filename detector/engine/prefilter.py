@@ -361,14 +361,6 @@ class _Trainer:
     RULE_COST = 0.6
     FULL_PATH_COST = 8.0
     HOT_SHARE = 0.05
-    # A key with distinct values on more than this share of the samples is "wide" (see wide_keys).
-    WIDE_SHARE = 0.9
-    MIN_SAMPLES_FOR_WIDTH = 32
-    # Give fields to every rule some sampled line reached whose keys are not wide, so that fewer
-    # lines take the full path (at the price of decoding and hashing more fields).  Counted with
-    # ``benchmarks/instructions.py`` on the benchmark workload it cost more than it saved
-    # (40.5k against 38k instructions a line), so it is off; kept for workloads where it pays.
-    NARROW_HOT = False
     # When the struct as memo key does not pay, try a key holding check outcomes for the values
     # that change on every line (``abstract_key``).  On the benchmark workload it made connect
     # lines hit the memo (99.7%) but computing that key cost more than evaluating the plan's
@@ -382,17 +374,11 @@ class _Trainer:
         self.folded = folded
         self.dims = list(dims)
         self.raw_types: dict[bytes, str] = {}
-        # The probe struct holds every field the rules read, to learn how many values each takes.
         fields = [b for _, bounds in self.dims for b in bounds]
-        if self.NARROW_HOT:
-            fields.extend(bucket_fields([r for r in folded if not isinstance(r, bool)]))
         cls, layout = struct_class(f"{name}_probe", fields)
         code = generate_bucket(folded, struct=layout, mode="probe", order=[k for k, _ in self.dims],
                                ids=owner.check_ids)
         self.probe = compile_source(code.source, code.namespace, code.name)
-        self.value_keys = [k for k in layout.attrs if k != "evt.type"]
-        self.value_attrs = [layout.attrs[k] for k in self.value_keys]
-        self.values: list[tuple[Any, ...]] = []
         self._abstractable: dict[str, list[Any]] | None = None
         trainer = self
 
@@ -413,13 +399,11 @@ class _Trainer:
     def evaluate(self, event: Any) -> int:
         if not self.done:
             self.samples.append(self.probe(event))
-            if self.NARROW_HOT:
-                self.values.append(tuple(getattr(event, a) for a in self.value_attrs))
             if len(self.samples) >= self.SAMPLES:
                 self.finish()
         return -1  # the full path decides
 
-    def choose(self) -> tuple[list[int], int, float, list[int]]:
+    def choose(self) -> tuple[list[int], int, float]:
         """Dimensions in evaluation order, the rules worth giving fields (a mask), and the
         estimated cost per line of that plan.
 
@@ -451,7 +435,7 @@ class _Trainer:
             order.append(best)
             alive = [a & sample[best] for a, sample in zip(alive, self.samples, strict=True)]
             states.append(alive)
-        best_plan: tuple[list[int], int, float, list[int]] = ([], 0, self.FULL_PATH_COST, states[0])
+        best_plan: tuple[list[int], int, float] = ([], 0, self.FULL_PATH_COST)
         dim_fields: set[str] = set()
         for k in range(len(order) + 1):
             if k:
@@ -473,7 +457,7 @@ class _Trainer:
                     + self.RULE_COST * sum(counts[i] for i in range(len(counts)) if hot >> i & 1) / total
                     + cold * self.FULL_PATH_COST)
             if cost < best_plan[2]:
-                best_plan = (order[:k], hot, cost, left)
+                best_plan = (order[:k], hot, cost)
         return best_plan
 
     def abstractable(self) -> dict[str, list[Any]]:
@@ -507,39 +491,9 @@ class _Trainer:
             self._abstractable = found
         return self._abstractable
 
-    def wide_keys(self) -> set[str]:
-        """Keys taking a new value on (nearly) every line: an event number, a time, a client
-        port.  A struct holding one is never found again in ``MemoCheck``'s table."""
-        total = len(self.values)
-        if total < self.MIN_SAMPLES_FOR_WIDTH:
-            return set()
-        stand_ins = self.abstractable()
-        return {key for i, key in enumerate(self.value_keys)
-                if key not in stand_ins and len({v[i] for v in self.values}) > self.WIDE_SHARE * total}
-
-    def reached_narrow(self, left: Sequence[int], wide: set[str]) -> int:
-        """Rules still possible on some sampled line that read no wide key: giving them their
-        fields spares those lines the full path, and the memo keeps working."""
-        reached = 0
-        for a in left:
-            reached |= a
-        mask = 0
-        for i, root in enumerate(self.folded):
-            if not reached >> i & 1 or isinstance(root, bool):
-                continue
-            keys: set[str] = set()
-            for bound in bucket_fields([root]):
-                keys.update((bound.key,) if bound.loader.kind == "plain" else derived_keys(bound))
-            if not keys & wide:
-                mask |= 1 << i
-        return mask
-
     def finish(self) -> None:
         self.done = True
-        chosen, hot, _, left = self.choose()
-        if self.NARROW_HOT:
-            hot |= self.reached_narrow(left, self.wide_keys())
-        self.values = []
+        chosen, hot, _ = self.choose()
         if chosen or hot:
             keys = [self.dims[j][0] for j in chosen]
             fields = [b for j in chosen for b in self.dims[j][1]]
