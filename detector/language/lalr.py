@@ -403,28 +403,25 @@ def run(tables: Tables, text: str, max_depth: int) -> Any | None:
                 states.append(act)
                 values.append(token)
                 break
-            count, callback, origin = act
-            if count:
-                children = values[-count:]
-                del states[-count:]
-                del values[-count:]
-            else:
-                children = []
-            values.append(callback(children))
-            states.append(actions[states[-1]][origin])  # type: ignore[arg-type]
+            _reduce(act, actions, states, values)
     end = tables.end
     while True:
         act = actions[states[-1]].get("$END")
         if act is None or isinstance(act, int):
             return None
-        count, callback, origin = act
-        if count:
-            children = values[-count:]
-            del states[-count:]
-            del values[-count:]
-        else:
-            children = []
-        values.append(callback(children))
-        states.append(actions[states[-1]][origin])  # type: ignore[arg-type]
+        _reduce(act, actions, states, values)
         if states[-1] == end:
             return values[-1]
+
+
+def _reduce(act: _Reduce, actions: list[_Actions], states: list[int], values: list[Any]) -> None:
+    """Replace the rule's ``count`` topmost values by its callback's result; go to its state."""
+    count, callback, origin = act
+    if count:
+        children = values[-count:]
+        del states[-count:]
+        del values[-count:]
+    else:
+        children = []
+    values.append(callback(children))
+    states.append(actions[states[-1]][origin])  # type: ignore[arg-type]  # a goto is a state
