@@ -38,7 +38,7 @@ from typing import Any
 from detector.engine import Engine
 from detector.outputs.sinks import LineFormat
 from detector.sources import BadLine, BadLineStats
-from detector.sources.jsonlines import DEFAULT_MAX_LINE_BYTES, open_input, read_stream
+from detector.sources.jsonlines import DEFAULT_MAX_LINE_BYTES, compressed_position, open_input, read_stream
 
 IN_FLIGHT = 3
 MIN_BLOCK = 1 << 20
@@ -293,19 +293,11 @@ def _items(paths: Sequence[str], workers: int, max_line_bytes: int) -> Iterator[
                     yield index, task
             except EOFError as exc:
                 yield index, _FileEvent(name, "gzip_truncated", "compressed stream ends early after line {line} "
-                                        f"({exc}); {_position(compressed_pos)}")
+                                        f"({exc}); {compressed_position(compressed_pos)}")
             except (OSError, zlib.error) as exc:
                 kind = "gzip_corrupt" if isinstance(exc, gzip.BadGzipFile | zlib.error) else "read_error"
                 yield index, _FileEvent(name, kind, f"read failed after line {{line}}: {exc}; "
-                                        f"{_position(compressed_pos)}")
-
-
-def _position(compressed_pos: Callable[[], int]) -> str:
-    try:
-        pos = compressed_pos()
-    except (OSError, ValueError):
-        pos = -1
-    return f"at compressed byte {pos}" if pos >= 0 else "position unknown"
+                                        f"{compressed_position(compressed_pos)}")
 
 
 # --- the parent -------------------------------------------------------------------------------

@@ -341,23 +341,8 @@ def read_records(
         paths = [paths]
     counters = BadLineStats() if stats is None else stats
     for path in paths:
-        yield from _read_one(str(path), path, max_line_bytes, max_depth, sources, counters, on_bad,
-                             prefilter, on_block)
-
-
-def _read_one(
-    name: str,
-    path: str | Path,
-    max_line_bytes: int,
-    max_depth: int,
-    sources: Collection[str],
-    stats: BadLineStats,
-    on_bad: BadLineCallback | None,
-    prefilter: PrefilterLike | None = None,
-    on_block: Callable[[], None] | None = None,
-) -> Iterator[Record]:
-    yield from _read_stream(name, _open_path(path), max_line_bytes, max_depth, sources, stats, on_bad,
-                            prefilter, on_block)
+        yield from _read_stream(str(path), _open_path(path), max_line_bytes, max_depth, sources, counters,
+                                on_bad, prefilter, on_block)
 
 
 Opener = Callable[[contextlib.ExitStack], tuple[Callable[[int], bytes], Callable[[], int]]]
@@ -560,16 +545,17 @@ def _read_stream(
         except EOFError as exc:
             stats.file_errors += 1
             bad("gzip_truncated", f"compressed stream ends early after line {lineno} ({exc}); "
-                f"{_position(compressed_pos)}", lineno, None)
+                f"{compressed_position(compressed_pos)}", lineno, None)
         except (OSError, zlib.error) as exc:
             stats.file_errors += 1
             kind = "gzip_corrupt" if isinstance(exc, gzip.BadGzipFile | zlib.error) else "read_error"
-            bad(kind, f"read failed after line {lineno}: {exc}; {_position(compressed_pos)}", lineno, None)
+            bad(kind, f"read failed after line {lineno}: {exc}; {compressed_position(compressed_pos)}", lineno, None)
         finally:
             flush()
 
 
-def _position(compressed_pos: Callable[[], int]) -> str:
+def compressed_position(compressed_pos: Callable[[], int]) -> str:
+    """Where a compressed stream stood, for a message about it going wrong."""
     try:
         pos = compressed_pos()
     except (OSError, ValueError):
