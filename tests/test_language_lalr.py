@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import random
 from typing import Any
@@ -12,6 +11,7 @@ import pytest
 from detector.errors import ConditionSyntaxError
 from detector.language import parser
 from detector.language.lalr import run
+from tests.ast_support import with_spans
 from tests.shared import shared_dir
 
 # Conditions chosen for the lexer's corners: blanks of every kind (\x08 starts a bare
@@ -50,19 +50,9 @@ CONDITIONS = [
 ]
 
 
-def _with_spans(node: Any) -> Any:
-    """Everything about a node, its span included (equality leaves spans out)."""
-    if isinstance(node, tuple):
-        return tuple(_with_spans(x) for x in node)
-    if dataclasses.is_dataclass(node) and not isinstance(node, type):
-        return (type(node).__name__,) + tuple(
-            (f.name, _with_spans(getattr(node, f.name))) for f in dataclasses.fields(node))
-    return node
-
-
 def _outcome(parse: Any, text: str, max_depth: int) -> Any:
     try:
-        return "ok", _with_spans(parse(text, max_depth))
+        return "ok", with_spans(parse(text, max_depth))
     except ConditionSyntaxError as exc:
         return "error", exc.message, exc.offset, exc.expected
 
@@ -113,7 +103,7 @@ def test_fast_path_is_taken_for_valid_conditions_and_builds_lark_s_tree() -> Non
     assert tables is not None
     built = run(tables, CONDITIONS[3], 1000)
     assert built is not None
-    assert _with_spans(built[0]) == _with_spans(parser._parse_with_lark(CONDITIONS[3], 1000))
+    assert with_spans(built[0]) == with_spans(parser._parse_with_lark(CONDITIONS[3], 1000))
     assert run(tables, "proc.name in (a, b", 1000) is None  # errors are Lark's to word
 
 

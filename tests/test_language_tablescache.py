@@ -3,7 +3,6 @@ Lark, and a stale or damaged file is only a cache miss."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import marshal
 import os
@@ -16,6 +15,7 @@ import pytest
 
 from detector.language import cachefile, parser
 from detector.language.lalr import Tables, run, table_spec
+from tests.ast_support import with_spans
 from tests.shared import PROJECT_ROOT
 
 # Valid conditions, then two errors.
@@ -31,20 +31,11 @@ SAMPLES = [
 ]
 
 
-def _with_spans(node: Any) -> Any:
-    if isinstance(node, tuple):
-        return tuple(_with_spans(x) for x in node)
-    if dataclasses.is_dataclass(node) and not isinstance(node, type):
-        return (type(node).__name__,) + tuple(
-            (f.name, _with_spans(getattr(node, f.name))) for f in dataclasses.fields(node))
-    return node
-
-
 def _runs(tables: Tables) -> list[Any]:
     out = []
     for text in SAMPLES:
         built = run(tables, text, 1000)
-        out.append(None if built is None else (_with_spans(built[0]), built[1]))
+        out.append(None if built is None else (with_spans(built[0]), built[1]))
     return out
 
 
@@ -61,7 +52,7 @@ def test_tables_from_a_marshalled_spec_parse_like_lark_s_own() -> None:
     assert results[-2] is None and results[-1] is None  # errors are Lark's to word
     for text, built in zip(SAMPLES, results, strict=True):
         if built is not None:
-            assert built[0] == _with_spans(parser._parse_with_lark(text, 1000))
+            assert built[0] == with_spans(parser._parse_with_lark(text, 1000))
 
 
 def _parse_in_fresh_process(cache: Path, texts: list[str]) -> tuple[list[str], bool]:

@@ -163,9 +163,6 @@ class CheckIds:
         self._by_id[id(node)] = (node, sid)
         return sid
 
-    def __len__(self) -> int:
-        return len(self._by_id)
-
 
 class _Interner:
     """Structural identity of subtrees: equal subtrees (same checks, same shape) get one id."""
