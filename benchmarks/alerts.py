@@ -26,22 +26,11 @@ if __package__ in (None, ""):
 
 import click  # noqa: E402
 
+from benchmarks.upstream import best_cpu_seconds, upstream_rules  # noqa: E402
 from detector.engine import Engine, EngineOptions, RuleSelection, SelectionAction  # noqa: E402
 from detector.loader import load_rules  # noqa: E402
 from detector.outputs.sinks import FileSink, LineFormat  # noqa: E402
 from detector.sources import BadLineStats, read_records  # noqa: E402
-
-UPSTREAM = ("falco_rules.yaml", "falco-incubating_rules.yaml", "falco-sandbox_rules.yaml")
-
-
-def _best(fn: Callable[[], Any], repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        gc.collect()
-        start = time.process_time()
-        fn()
-        best = min(best, time.process_time() - start)
-    return best
 
 
 @click.command()
@@ -50,8 +39,7 @@ def _best(fn: Callable[[], Any], repeat: int) -> float:
               help="Rules files (default: the upstream ones under ../shared).")
 @click.option("--repeat", default=5, show_default=True)
 def main(events: Path, rules: Sequence[str], repeat: int) -> None:
-    paths = list(rules) or [str(Path(__file__).resolve().parent.parent.parent / "shared" / "falco" / "rules" / n)
-                            for n in UPSTREAM]
+    paths = list(rules) or [str(p) for p in upstream_rules()[0]]
     result = load_rules(*paths)
     if result.errors:
         raise click.ClickException(f"{len(result.errors)} error(s) loading {paths}")
@@ -118,7 +106,7 @@ def main(events: Path, rules: Sequence[str], repeat: int) -> None:
         ("create + write JSON, iso8601", create_and_write(iso_engine, LineFormat(json_output=True))),
     ]
     for label, fn in cases:
-        seconds = _best(fn, repeat)
+        seconds = best_cpu_seconds(fn, repeat, collect=True)
         click.echo(f"{label:32s} {seconds / n * 1e6:8.2f} us/alert")
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gc
 import sys
-import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,20 +23,10 @@ if __package__ in (None, ""):
 import click  # noqa: E402
 import orjson  # noqa: E402
 
+from benchmarks.upstream import best_cpu_seconds, upstream_rules  # noqa: E402
 from detector.engine import Engine, RuleSelection, SelectionAction  # noqa: E402
 from detector.loader import load_rules  # noqa: E402
 from detector.sources import BadLineStats, read_records  # noqa: E402
-
-UPSTREAM = ("falco_rules.yaml", "falco-incubating_rules.yaml", "falco-sandbox_rules.yaml")
-
-
-def _best(fn: Callable[[], Any], repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.process_time()
-        fn()
-        best = min(best, time.process_time() - start)
-    return best
 
 
 @click.command()
@@ -47,8 +36,7 @@ def _best(fn: Callable[[], Any], repeat: int) -> float:
               help="Rules files (default: the upstream ones under ../shared).")
 @click.option("--repeat", default=5, show_default=True)
 def main(events: Path, lines: int, rules: Sequence[str], repeat: int) -> None:
-    paths = list(rules) or [str(Path(__file__).resolve().parent.parent.parent / "shared" / "falco" / "rules" / n)
-                            for n in UPSTREAM]
+    paths = list(rules) or [str(p) for p in upstream_rules()[0]]
     result = load_rules(*paths)
     engine = Engine(result.ruleset, selection=RuleSelection((SelectionAction("enable", rule="*"),)))
     data = []
@@ -71,7 +59,7 @@ def main(events: Path, lines: int, rules: Sequence[str], repeat: int) -> None:
     print(f"{'type':12s} {'lines':>7s} {'orjson':>8s} {'decode':>8s} {'check':>8s} {'full path':>9s}")
     for raw, group in sorted(by_type.items(), key=lambda kv: -len(kv[1])):
         plan = prefilter.plans.get(raw)
-        loads = _best(lambda g=group: [orjson.loads(x) for x in g], repeat) / len(group) * 1e6
+        loads = best_cpu_seconds(lambda g=group: [orjson.loads(x) for x in g], repeat) / len(group) * 1e6
         if plan is None:
             print(f"{raw.decode():12s} {len(group):7d} {loads:8.2f} {'-':>8s} {'-':>8s} {'all':>9s}")
             continue
@@ -83,7 +71,7 @@ def main(events: Path, lines: int, rules: Sequence[str], repeat: int) -> None:
                 decoded.append(decode(line))
             except errors:
                 pass
-        dec = _best(lambda g=group, f=decode, e=errors: [_try(f, x, e) for x in g], repeat) / len(group) * 1e6
+        dec = best_cpu_seconds(lambda g=group, f=decode, e=errors: [_try(f, x, e) for x in g], repeat) / len(group) * 1e6
         if plan.evaluate is None:
             print(f"{raw.decode():12s} {len(group):7d} {loads:8.2f} {dec:8.2f} {'skip':>8s} {0:9d}")
             continue
@@ -92,7 +80,7 @@ def main(events: Path, lines: int, rules: Sequence[str], repeat: int) -> None:
             return d.check()  # type: ignore[no-any-return]  # the plan's function, memoised
 
         passed = sum(1 for d in decoded if _try(check, d, errors) != 0)
-        timed = _best(lambda e=errors, ds=decoded: [_try(check, d, e) for d in ds], repeat)
+        timed = best_cpu_seconds(lambda e=errors, ds=decoded: [_try(check, d, e) for d in ds], repeat)
         check_us = timed / max(len(decoded), 1) * 1e6
         full = passed + len(group) - len(decoded)
         print(f"{raw.decode():12s} {len(group):7d} {loads:8.2f} {dec:8.2f} {check_us:8.2f} {full:9d}")

@@ -28,10 +28,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-import click
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED_RULES = ("falco_rules.yaml", "falco-incubating_rules.yaml", "falco-sandbox_rules.yaml")
+import click  # noqa: E402
+
+from benchmarks.upstream import ROOT, upstream_rules  # noqa: E402
 
 FLOOR = """
 import sys, orjson
@@ -72,11 +74,13 @@ def _count(script: str, *args: str) -> int:
 @click.argument("workload", type=click.Path(exists=True, dir_okay=False))
 @click.option("-n", "--lines", default=60_000, show_default=True, help="Lines of the workload to run on.")
 @click.option("--project", default=1_000_000, show_default=True, help="Workload size the ratio is projected to.")
-@click.option("--shared", type=click.Path(file_okay=False), default=str(ROOT.parent / "shared"), show_default=True)
-def main(workload: str, lines: int, project: int, shared: str) -> None:
+def main(workload: str, lines: int, project: int) -> None:
     if shutil.which("valgrind") is None:
         raise click.ClickException("valgrind is not installed")
-    rules = ",".join(str(Path(shared) / "falco" / "rules" / name) for name in SHARED_RULES)
+    paths, missing = upstream_rules()
+    if missing:
+        raise click.ClickException(missing)
+    rules = ",".join(str(p) for p in paths)
     with tempfile.TemporaryDirectory() as tmp:
         part = Path(tmp) / "part.jsonl"
         with open(workload, "rb") as src, open(part, "wb") as dst:

@@ -45,11 +45,11 @@ from rich.table import Table  # noqa: E402
 from benchmarks.generate import WorkloadSpec, write_file  # noqa: E402
 from benchmarks.measure import Measurement, measure, run_once  # noqa: E402
 from benchmarks.peer_conditions import falco_rules_yaml  # noqa: E402
+from benchmarks.upstream import upstream_rules  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "out"
 CHILD = ROOT / "benchmarks" / "child.py"
-UPSTREAM_RULE_FILES = ("falco_rules.yaml", "falco-incubating_rules.yaml", "falco-sandbox_rules.yaml")
 PEERS = {"e2": "rule-engine", "e3": "cel-python"}
 
 
@@ -94,21 +94,6 @@ class RunResult:
 
 
 # ---- environment ---------------------------------------------------------------------------------
-
-
-def shared_dir() -> Path | None:
-    env = os.environ.get("DETECTOR_SHARED")
-    path = Path(env) if env else ROOT.parent / "shared"
-    return path if path.is_dir() else None
-
-
-def upstream_rules() -> tuple[list[Path], str | None]:
-    base = shared_dir()
-    if base is None:
-        return [], "the shared reference material (upstream rules) is absent; set DETECTOR_SHARED"
-    paths = [base / "falco" / "rules" / name for name in UPSTREAM_RULE_FILES]
-    missing = [str(p) for p in paths if not p.is_file()]
-    return paths, (f"missing upstream rules: {', '.join(missing)}" if missing else None)
 
 
 def detector_argv() -> list[str]:
