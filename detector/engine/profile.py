@@ -122,11 +122,11 @@ class ProfilingEngine:
         exec(compile(text, f"<profile {rule.name}>", "exec"), namespace)
         return namespace["_match"]
 
-    def process(self, event: Mapping[str, Any], source: str = "syscall", known: int | None = None) -> list[Alert]:
-        # ``known`` (what a prefilter found) is ignored: profiling times every rule itself.
+    def process(self, event: Mapping[str, Any], source: str = "syscall", matched: int | None = None) -> list[Alert]:
+        # ``matched`` (what a prefilter found) is ignored: profiling times every rule itself.
         candidates = self.engine.candidates(event, source)
         clock = time.perf_counter_ns
-        matched = []
+        hits = []
         for active in candidates:
             timed = self._timed.get(id(active.rule))
             if timed is None:
@@ -137,10 +137,10 @@ class ProfilingEngine:
             timed.calls += 1
             if hit:
                 timed.matches += 1
-                matched.append(active)
+                hits.append(active)
         if self._first:
-            matched = matched[:1]
-        return self.engine.alerts_for(matched, event, source)
+            hits = hits[:1]
+        return self.engine.alerts_for(hits, event, source)
 
     def rule_costs(self) -> list[CostLine]:
         lines = [CostLine(t.rule.name, "rule", t.calls, t.total / 1e9, t.matches, t.rule.source)
