@@ -215,6 +215,33 @@ def test_bad_lines_are_skipped_counted_and_located(tmp_path: Path) -> None:
     assert str(bad[0]) == f"{tmp_path / 'in.jsonl'}:2: invalid_json: {bad[0].message}"
 
 
+def test_bad_line_offsets_over_many_blocks(tmp_path: Path) -> None:
+    # Enough short lines for several 1 MiB blocks, good and bad mixed, one line over the limit:
+    # each bad line's offset is where it starts in the file (the reader keeps a cursor per block
+    # instead of summing the block's lines again for every bad one).
+    lines = []
+    for i in range(250_000):
+        if i % 7 == 3:
+            lines.append(b'{"proc.name":"ok%d"}' % i)
+        elif i == 90_001:
+            lines.append(b'{"proc.name":"' + b"y" * 2000 + b'"}')
+        else:
+            lines.append(b"bad %d" % i)
+    data = b"\n".join(lines) + b"\n"
+    starts = {}
+    at = 0
+    for number, line in enumerate(lines, 1):
+        starts[number] = at
+        at += len(line) + 1
+    records, bad, stats = read(tmp_path, data, max_line_bytes=1000)
+    assert len(data) > 2 * (1 << 20)
+    assert len(records) == sum(1 for i in range(250_000) if i % 7 == 3)
+    assert len(bad) == 250_000 - len(records)
+    assert {b.kind for b in bad} == {"invalid_json", "oversized"}
+    assert all(b.offset == starts[b.line] for b in bad)
+    assert_accounted(stats, bad)
+
+
 def test_crlf_and_truncated_last_line(tmp_path: Path) -> None:
     records, bad, stats = read(tmp_path, b'{"proc.name":"a"}\r\n{"proc.name":"b"}\n{"proc.name":"c"}')
     assert [r.event["proc.name"] for r in records] == ["a", "b", "c"]
