@@ -10,7 +10,7 @@ bounded; past the limits an event is evaluated rule by rule instead.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -96,6 +96,11 @@ class BucketCache(Generic[R]):
         self._by_signature: dict[Any, Bucket[R]] = {}
         self._checks: dict[tuple[int, ...], tuple[Check, ...]] = {}
         self.misses = 0
+
+    @property
+    def built(self) -> Mapping[str | None, Bucket[R]]:
+        """The buckets built so far by event type (read-only use: ``get`` adds to it)."""
+        return self._by_type
 
     def stats(self) -> dict[str, int]:
         return {

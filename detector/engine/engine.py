@@ -90,6 +90,10 @@ class Engine:
         self._buckets: dict[str, BucketCache[_ActiveRule]] = {
             source: BucketCache(source, index) for source, index in self._indexes.items()
         }
+        syscall = self._buckets.get("syscall")
+        # The syscall buckets built so far, looked up directly on the hot path (a dict lookup in C;
+        # ``BucketCache.get`` builds the missing ones).
+        self._syscall_built: Mapping[str | None, Bucket[_ActiveRule]] = {} if syscall is None else syscall.built
 
     @property
     def ruleset(self) -> Ruleset:
@@ -109,7 +113,8 @@ class Engine:
 
     def matching_rules(self, event: Mapping[str, Any], source: str = "syscall") -> list[CompiledRule]:
         """The rules that match ``event``, honouring ``rule_matching``, without rendering alerts."""
-        return [active.rule for active in self._match(event, source)]
+        found = self._match(event, source)
+        return [active.rule for active in found] if found else []
 
     def bucket(self, source: str, evttype: str | None) -> Bucket[_ActiveRule] | None:
         """The compiled rules of one event type (``None``: events without a type), or ``None``
@@ -133,14 +138,20 @@ class Engine:
         return {source: cache.stats() for source, cache in sorted(self._buckets.items())}
 
     def _match(self, event: Mapping[str, Any], source: str, matched: int | None = None) -> list[_ActiveRule]:
-        cache = self._buckets.get(source)
-        if cache is None:
-            return []
-        evttype = event.get("evt.type") if source == "syscall" else None
-        key = evttype if evttype.__class__ is str else None
-        bucket = cache.get(key)
+        bucket = None
+        if source == "syscall":
+            evttype = event.get("evt.type")
+            if evttype.__class__ is str:
+                bucket = self._syscall_built.get(evttype)
         if bucket is None:
-            return self._match_each(cache.index.for_type(key), event)
+            cache = self._buckets.get(source)
+            if cache is None:
+                return []
+            evttype = event.get("evt.type") if source == "syscall" else None
+            key = evttype if evttype.__class__ is str else None
+            bucket = cache.get(key)
+            if bucket is None:
+                return self._match_each(cache.index.for_type(key), event)
         mask = bucket.evaluate(event) if matched is None else matched
         if not mask:
             return []
