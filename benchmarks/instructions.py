@@ -12,7 +12,9 @@ and splits replay's count into
 * steady state: the second pass over the same N lines (same process);
 
 then prints instructions per line and the projected ratio to the floor for a
-workload of ``--project`` lines.  Instructions are not time (interpreted Python
+workload of ``--project`` lines.  ``--simulate`` also has cachegrind simulate the
+caches and the branch predictor and prints, per line, the floor's and replay's
+steady-state data-cache misses and mispredicted branches (slower).  Instructions are not time (interpreted Python
 retires fewer per cycle than orjson's C), so the time ratio of ``run_all.py``
 stays the figure that counts; this one is for comparing changes.
 
@@ -58,23 +60,38 @@ for path in paths:
 """
 
 
-def _count(script: str, *args: str) -> int:
+# cachegrind's summary lines: what each counts.
+COUNTERS = {"I refs": "instructions", "D refs": "data reads and writes", "D1 misses": "first-level data misses",
+            "LLd misses": "last-level data misses", "Mispredicts": "mispredicted branches"}
+
+
+def _counts(script: str, *args: str, simulate: bool = False) -> dict[str, int]:
+    sim = ["--cache-sim=yes", "--branch-sim=yes"] if simulate else ["--cache-sim=no"]
     done = subprocess.run(
-        ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+        ["valgrind", "--tool=cachegrind", *sim, "--cachegrind-out-file=/dev/null",
          sys.executable, "-c", script, *args],
         capture_output=True, text=True, check=False, cwd=ROOT,
     )
-    found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
-    if found is None:
+    found = {}
+    for name in COUNTERS:
+        match = re.search(name.replace(" ", r"\s+") + r":\s+([\d,]+)", done.stderr)
+        if match is not None:
+            found[name] = int(match.group(1).replace(",", ""))
+    if "I refs" not in found:
         raise click.ClickException(f"valgrind gave no count: {done.stderr[-500:]}")
-    return int(found.group(1).replace(",", ""))
+    return found
+
+
+def _count(script: str, *args: str) -> int:
+    return _counts(script, *args)["I refs"]
 
 
 @click.command()
 @click.argument("workload", type=click.Path(exists=True, dir_okay=False))
 @click.option("-n", "--lines", default=60_000, show_default=True, help="Lines of the workload to run on.")
 @click.option("--project", default=1_000_000, show_default=True, help="Workload size the ratio is projected to.")
-def main(workload: str, lines: int, project: int) -> None:
+@click.option("--simulate", is_flag=True, help="Also simulate caches and branch prediction (floor against steady state).")
+def main(workload: str, lines: int, project: int, simulate: bool) -> None:
     if shutil.which("valgrind") is None:
         raise click.ClickException("valgrind is not installed")
     paths, missing = upstream_rules()
@@ -102,6 +119,25 @@ def main(workload: str, lines: int, project: int) -> None:
     click.echo(f"replay start-up: {empty:,} instructions; warm-up: {warm_up:,}")
     click.echo(f"replay steady state: {steady:,.0f} instructions/line ({floor_per_line / steady:.2f}x the floor)")
     click.echo(f"projected ratio to the floor at {project:,} lines: {floor_per_line * project / projected:.2f}x")
+    if simulate:
+        _simulate(rules, part, lines)
+
+
+def _simulate(rules: str, part: Path, lines: int) -> None:
+    """Per line, in the floor and in replay's steady state, what cachegrind's simple models of
+    the caches and of the branch predictor count.  They model neither the second-level cache nor
+    the real predictor, so equal counts here do not mean equal time."""
+    python = _counts("pass", simulate=True)
+    floor = _counts(FLOOR, str(part), simulate=True)
+    once = _counts(REPLAY, rules, str(part), simulate=True)
+    twice = _counts(REPLAY, rules, str(part), str(part), simulate=True)
+    click.echo("simulated, per line:            floor    replay   ratio")
+    for name, what in COUNTERS.items():
+        if name not in floor:
+            continue
+        f = (floor[name] - python[name]) / lines
+        r = (twice[name] - once[name]) / lines
+        click.echo(f"  {what:28s} {f:9,.1f} {r:9,.1f} {r / f if f else 0:7.2f}")
 
 
 if __name__ == "__main__":
