@@ -13,6 +13,8 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +110,24 @@ def test_a_generated_file_plain_and_gzip(tmp_path: Path) -> None:
     out, summary, _ = _same_as_one_process(tmp_path, [plain, packed])
     assert summary["events"] == 6000
     assert out.count(b"\n") == summary["alerts"] > 100
+
+
+def test_a_slow_worker_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Workers with an odd process id take longer over every block: results come back out of
+    # block order, the other workers get more blocks, and the output is still that of one process.
+    real = replay_parallel.run_block
+
+    def slow_on_odd_pids(job: Any, prefilter: Any, task: Any) -> Any:
+        if os.getpid() % 2:
+            time.sleep(0.02)
+        return real(job, prefilter, task)
+
+    monkeypatch.setattr(replay_parallel, "run_block", slow_on_odd_pids)
+    plain = tmp_path / "events.jsonl"
+    plain.write_bytes(_generated(2000))
+    out, summary, _ = _same_as_one_process(tmp_path, [plain, tmp_path / "absent.jsonl", plain])
+    assert summary["events"] == 4000 and summary["input"]["file_errors"] == 1
+    assert out.count(b"\n") == summary["alerts"] > 50
 
 
 def test_json_output_too(tmp_path: Path) -> None:

@@ -8,14 +8,16 @@ inherit it.  Inputs are cut into blocks at line boundaries:
 * gzip and stdin are read (and decompressed) by the parent, which ships blocks
   of whole lines to the workers.
 
-Block ``i`` goes to worker ``i mod N``; each worker decodes, evaluates and
-renders its blocks in order and sends back the alert lines, its counters and
-its bad lines (numbered within the block).  The parent takes the results in
+Each block goes to the worker with the fewest blocks outstanding (one slowed by
+other load gets fewer); each worker decodes, evaluates and renders its blocks in
+order and sends back the alert lines, its counters and its bad lines (numbered
+within the block).  The parent takes results as they come, writes them in
 block order, renumbers bad lines by the lines before the block, and writes the
 alert lines to the outputs: the output is byte for byte what one process
 writes, in the same order, and the summary is the same except timings and
-cache sizes.  At most ``IN_FLIGHT`` blocks per worker are outstanding, so
-memory stays bounded whatever the input size.
+cache sizes.  At most ``IN_FLIGHT`` blocks per worker are unanswered and twice
+as many per worker sent and not yet written, so memory stays bounded whatever
+the input size.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.connection import wait as wait_ready
 from typing import Any
 
 from detector.engine import Engine
@@ -42,7 +45,7 @@ from detector.sources.jsonlines import DEFAULT_MAX_LINE_BYTES, compressed_positi
 
 IN_FLIGHT = 3
 MIN_BLOCK = 1 << 20
-MAX_BLOCK = 16 << 20
+MAX_BLOCK = 4 << 20  # small enough that the last blocks leave little idle time
 _READ = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -334,26 +337,36 @@ def replay_parallel(engine: Engine, paths: Sequence[str], sink: Any, fmt: LineFo
         procs.append(proc)
     tally = ParallelTally(BadLineStats())
     stats = tally.stats
-    # (worker or -1 for a parent event, input index, item), in input order
-    pending: collections.deque[tuple[int, int, Item]] = collections.deque()
-    outstanding = [0] * workers
+    # (worker or -1 for a parent event, input index, item, block number), in input order
+    pending: collections.deque[tuple[int, int, Item, int]] = collections.deque()
+    # Each worker's blocks not received yet, in the order sent (a worker answers in that order).
+    unanswered: list[collections.deque[int]] = [collections.deque() for _ in range(workers)]
+    received: dict[int, BlockResult] = {}  # results come in any order; merged in block order
     line_base: dict[int, int] = {}
     sent = 0
     write = sink.write
+    worker_of = {id(conn): w for w, conn in enumerate(conns)}
+    window = 2 * IN_FLIGHT * workers
 
-    def merge_next() -> None:
-        worker, index, item = pending.popleft()
+    def receive(worker: int) -> None:
+        received[unanswered[worker].popleft()] = conns[worker].recv()
+
+    def merge_ready() -> None:
+        while pending and (pending[0][0] < 0 or pending[0][3] in received):
+            worker, index, item, number = pending.popleft()
+            merge(index, item, None if worker < 0 else received.pop(number))
+
+    def merge(index: int, item: Item, result: BlockResult | None) -> None:
         name = item.name
         base = line_base.get(index, 0)
-        if isinstance(item, _FileEvent):
+        if result is None:
+            assert isinstance(item, _FileEvent)
             stats.file_errors += 1
             stats.by_kind[item.kind] += 1
             if on_bad is not None:
                 line = base if "{line}" in item.message else 0
                 on_bad(BadLine(name, line, item.kind, item.message.replace("{line}", str(base)), None))
             return
-        result: BlockResult = conns[worker].recv()
-        outstanding[worker] -= 1
         if result.error is not None:
             raise WorkerError(f"worker failed on a block of {name}: {result.error}")
         for data in result.lines:
@@ -379,6 +392,14 @@ def replay_parallel(engine: Engine, paths: Sequence[str], sink: Any, fmt: LineFo
         if progress is not None:
             progress(stats.records, tally.alerts)
 
+    def wait_for_any() -> None:
+        """Take whatever results are ready (blocking until one is), then merge what is in order."""
+        busy = [conns[w] for w in range(workers) if unanswered[w]]
+        assert busy, "nothing to wait for"
+        for conn in wait_ready(busy):
+            receive(worker_of[id(conn)])
+        merge_ready()
+
     try:
         counted = -1
         for index, item in _items(paths, workers, max_line_bytes):
@@ -386,20 +407,34 @@ def replay_parallel(engine: Engine, paths: Sequence[str], sink: Any, fmt: LineFo
                 counted = index
                 stats.files += 1
             if isinstance(item, _FileEvent):
-                pending.append((-1, index, item))
+                pending.append((-1, index, item, -1))
+                merge_ready()
                 continue
-            worker = sent % workers
-            sent += 1
             # A shipped block is large: send it only to an idle worker, so that neither side can
-            # block on a full pipe while the other does too.  Ranges are a few bytes.
+            # block on a full pipe while the other does too.  Ranges are a few bytes.  The next
+            # block goes to the least busy worker (a worker slowed by other load gets fewer); at
+            # most IN_FLIGHT blocks a worker are unanswered, and at most ``window`` blocks are
+            # sent and not yet written, which bounds the results kept waiting for an earlier one
+            # while leaving a fast worker room to run ahead of a slow one.
             limit = 1 if isinstance(item, _Bytes) else IN_FLIGHT
-            while outstanding[worker] >= limit:
-                merge_next()
+            while True:
+                worker = min(range(workers), key=lambda w: len(unanswered[w]))
+                if len(unanswered[worker]) < limit and len(pending) < window:
+                    break
+                if len(pending) >= window and pending[0][0] >= 0 and pending[0][3] not in received:
+                    receive(pending[0][0])  # the oldest block holds the others back: wait for it
+                    merge_ready()
+                else:
+                    wait_for_any()
             conns[worker].send(item)
-            outstanding[worker] += 1
-            pending.append((worker, index, item))
+            unanswered[worker].append(sent)
+            pending.append((worker, index, item, sent))
+            sent += 1
         while pending:
-            merge_next()
+            head_worker, _, _, number = pending[0]
+            while head_worker >= 0 and number not in received:
+                receive(head_worker)
+            merge_ready()
     finally:
         for conn in conns:
             with contextlib.suppress(OSError):
