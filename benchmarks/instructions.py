@@ -110,6 +110,7 @@ def main(workload: str, lines: int, project: int, simulate: bool) -> None:
         empty = _count(REPLAY, rules, "/dev/null")
         once = _count(REPLAY, rules, str(part))
         twice = _count(REPLAY, rules, str(part), str(part))
+        simulated = _simulate(rules, part, lines) if simulate else []
     steady = (twice - once) / lines
     warm_up = (once - empty) - (twice - once)
     floor_per_line = floor / lines
@@ -119,11 +120,11 @@ def main(workload: str, lines: int, project: int, simulate: bool) -> None:
     click.echo(f"replay start-up: {empty:,} instructions; warm-up: {warm_up:,}")
     click.echo(f"replay steady state: {steady:,.0f} instructions/line ({floor_per_line / steady:.2f}x the floor)")
     click.echo(f"projected ratio to the floor at {project:,} lines: {floor_per_line * project / projected:.2f}x")
-    if simulate:
-        _simulate(rules, part, lines)
+    for row in simulated:
+        click.echo(row)
 
 
-def _simulate(rules: str, part: Path, lines: int) -> None:
+def _simulate(rules: str, part: Path, lines: int) -> list[str]:
     """Per line, in the floor and in replay's steady state, what cachegrind's simple models of
     the caches and of the branch predictor count.  They model neither the second-level cache nor
     the real predictor, so equal counts here do not mean equal time."""
@@ -131,13 +132,14 @@ def _simulate(rules: str, part: Path, lines: int) -> None:
     floor = _counts(FLOOR, str(part), simulate=True)
     once = _counts(REPLAY, rules, str(part), simulate=True)
     twice = _counts(REPLAY, rules, str(part), str(part), simulate=True)
-    click.echo("simulated, per line:            floor    replay   ratio")
+    rows = ["simulated, per line:            floor    replay   ratio"]
     for name, what in COUNTERS.items():
         if name not in floor:
             continue
         f = (floor[name] - python[name]) / lines
         r = (twice[name] - once[name]) / lines
-        click.echo(f"  {what:28s} {f:9,.1f} {r:9,.1f} {r / f if f else 0:7.2f}")
+        rows.append(f"  {what:28s} {f:9,.1f} {r:9,.1f} {r / f if f else 0:7.2f}")
+    return rows
 
 
 if __name__ == "__main__":
