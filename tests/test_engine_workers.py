@@ -130,6 +130,28 @@ def test_a_slow_worker_changes_nothing(tmp_path: Path, monkeypatch: pytest.Monke
     assert out.count(b"\n") == summary["alerts"] > 50
 
 
+def test_a_worker_that_dies_is_an_error_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = replay_parallel.run_block
+    calls = []
+
+    def dies_on_its_third_block(job: Any, prefilter: Any, task: Any) -> Any:
+        calls.append(task)
+        if len(calls) == 3:
+            os._exit(9)
+        return real(job, prefilter, task)
+
+    monkeypatch.setattr(replay_parallel, "run_block", dies_on_its_third_block)
+    plain = tmp_path / "events.jsonl"
+    plain.write_bytes(_generated(1500))
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(SMALL_RULES)
+    result = CliRunner().invoke(cli, ["replay", "-r", str(rules), "--no-progress", "--no-summary",
+                                      "--output-file", str(tmp_path / "out"), "--workers", "2", str(plain)])
+    assert result.exit_code == 1, result.output
+    assert "Error: worker" in result.stderr and "exited unexpectedly (exit code 9)" in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
 def test_json_output_too(tmp_path: Path) -> None:
     plain = tmp_path / "events.jsonl"
     plain.write_bytes(_generated(1500))

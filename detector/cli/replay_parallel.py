@@ -348,8 +348,18 @@ def replay_parallel(engine: Engine, paths: Sequence[str], sink: Any, fmt: LineFo
     worker_of = {id(conn): w for w, conn in enumerate(conns)}
     window = 2 * IN_FLIGHT * workers
 
+    def died(worker: int, exc: BaseException) -> WorkerError:
+        """A worker's pipe broke: it was killed or ran out of memory."""
+        procs[worker].join(1)
+        return WorkerError(f"worker {worker + 1} of {workers} exited unexpectedly "
+                           f"(exit code {procs[worker].exitcode}): {exc or type(exc).__name__}")
+
     def receive(worker: int) -> None:
-        received[unanswered[worker].popleft()] = conns[worker].recv()
+        try:
+            result = conns[worker].recv()
+        except (EOFError, OSError) as exc:
+            raise died(worker, exc) from exc
+        received[unanswered[worker].popleft()] = result
 
     def merge_ready() -> None:
         while pending and (pending[0][0] < 0 or pending[0][3] in received):
@@ -426,7 +436,10 @@ def replay_parallel(engine: Engine, paths: Sequence[str], sink: Any, fmt: LineFo
                     merge_ready()
                 else:
                     wait_for_any()
-            conns[worker].send(item)
+            try:
+                conns[worker].send(item)
+            except OSError as exc:
+                raise died(worker, exc) from exc
             unanswered[worker].append(sent)
             pending.append((worker, index, item, sent))
             sent += 1
