@@ -118,3 +118,29 @@ def test_oversized_lines_are_skipped_with_a_limit(tmp_path: Path) -> None:
     records = list(read_records([events], max_line_bytes=1024, on_bad=bad.append))
     assert [r.event["evt.num"] for r in records] == [1, 3]
     assert [(b.line, b.kind) for b in bad] == [(2, "oversized")]
+
+
+def test_an_output_that_cannot_be_written_is_an_error(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(b"\n".join(good(n) for n in range(1, 6)) + b"\n")
+    runner = CliRunner()
+    # A path that cannot be opened: said before anything is replayed.
+    missing = tmp_path / "no" / "such" / "dir" / "alerts.txt"
+    result = runner.invoke(cli, ["replay", "-r", str(rules), "--no-summary", "--output-file", str(missing), str(events)])
+    assert result.exit_code == 1
+    assert f"Error: cannot open {missing}: No such file or directory" in result.stderr
+    # Alerts lost on the way (a full disk, a file output that cannot be opened): counted, exit 1.
+    lossy = [["-o", "file_output.enabled=true", "-o", f"file_output.filename={missing}"]]
+    if Path("/dev/full").exists():
+        lossy.append(["--output-file", "/dev/full"])
+    for extra in lossy:
+        result = runner.invoke(cli, ["replay", "-r", str(rules), "--no-summary", *extra, str(events)])
+        assert result.exit_code == 1, (extra, result.output)
+        assert "Error: 5 alert(s) could not be written" in result.stderr
+    # All written: exit 0.
+    result = runner.invoke(cli, ["replay", "-r", str(rules), "--no-summary", "--output-file",
+                                 str(tmp_path / "ok.txt"), str(events)])
+    assert result.exit_code == 0
+    assert (tmp_path / "ok.txt").read_text().count("seen ") == 5

@@ -249,7 +249,11 @@ def command(ctx: click.Context, rules: tuple[str, ...], options: tuple[str, ...]
     from dataclasses import replace
 
     engine = Engine(result.ruleset, replace(settings.engine, selection=selection))
-    sink = _open_outputs(settings, output_file)
+    try:
+        sink = _open_outputs(settings, output_file)
+    except OSError as exc:
+        click.echo(f"Error: cannot open {output_file}: {exc.strerror or exc}", err=True)
+        ctx.exit(1)
     # The loaded rules are long-lived objects by the hundred thousand: keep the cyclic garbage
     # collector from walking them again and again while events stream by.
     gc.freeze()
@@ -302,8 +306,25 @@ def command(ctx: click.Context, rules: tuple[str, ...], options: tuple[str, ...]
         print_summary(summary)
     if summary_json:
         Path(summary_json).write_bytes(orjson.dumps(summary.as_dict(), option=orjson.OPT_INDENT_2) + b"\n")
+    lost, why = _write_failures(sink)
+    if lost:
+        click.echo(f"Error: {lost} alert(s) could not be written ({why})", err=True)
+        ctx.exit(1)
     if summary.stats.file_errors and summary.stats.files == summary.stats.file_errors:
         ctx.exit(1)
+
+
+def _write_failures(sink: Any) -> tuple[int, str | None]:
+    """Alerts an output failed to write (a closed stdout pipe does not count: ``| head`` is
+    normal use), and the last reason."""
+    failed = 0
+    why = None
+    for part in getattr(sink, "sinks", (sink,)):
+        count = getattr(part, "failed", 0)
+        if count:
+            failed += count
+            why = getattr(part, "last_error", None) or why
+    return failed, why
 
 
 def _logger(iso8601: bool) -> Any:
@@ -324,7 +345,10 @@ def _open_outputs(settings: Settings, output_file: str | None) -> Any:
     fmt = settings.line_format
     sinks: list[Any] = []
     if output_file:
-        sinks.append(open_sink(Path(output_file), fmt))
+        target = open_sink(Path(output_file), fmt)
+        if isinstance(target, FileSink):
+            target.open()  # a path that cannot be written is an error before the replay, not after
+        sinks.append(target)
     elif channels.stdout:
         stdout: BinaryIO = sys.stdout.buffer
         sinks.append(StreamSink(stdout, fmt))

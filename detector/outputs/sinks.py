@@ -95,6 +95,11 @@ class FileSink:
         self.failed = 0
         self.last_error: str | None = None
 
+    def open(self) -> None:
+        """Open the file now (raises ``OSError``), so that a path that cannot be written is found
+        before the first alert rather than by it."""
+        self._open()
+
     def _open(self) -> int:
         if self._fd is None:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
