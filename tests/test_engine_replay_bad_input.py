@@ -8,6 +8,9 @@ line number and counted by kind, and nothing may raise.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -144,3 +147,16 @@ def test_an_output_that_cannot_be_written_is_an_error(tmp_path: Path) -> None:
                                  str(tmp_path / "ok.txt"), str(events)])
     assert result.exit_code == 0
     assert (tmp_path / "ok.txt").read_text().count("seen ") == 5
+
+
+def test_a_closed_stdout_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(good(1) + b"\n")
+    done = subprocess.run([sys.executable, "-m", "detector", "replay", "-r", str(rules), "--no-summary", str(events)],
+                          stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=lambda: os.close(1),
+                          timeout=120, check=False)
+    assert done.returncode == 1
+    assert b"Error: cannot open the outputs: standard output is closed" in done.stderr
+    assert b"Traceback" not in done.stderr

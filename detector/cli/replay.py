@@ -7,6 +7,7 @@ fatal); 1 the rules did not load, or an input could not be read at all;
 
 from __future__ import annotations
 
+import errno
 import gc
 import sys
 import time
@@ -252,7 +253,7 @@ def command(ctx: click.Context, rules: tuple[str, ...], options: tuple[str, ...]
     try:
         sink = _open_outputs(settings, output_file)
     except OSError as exc:
-        click.echo(f"Error: cannot open {output_file}: {exc.strerror or exc}", err=True)
+        click.echo(f"Error: cannot open {output_file or 'the outputs'}: {exc.strerror or exc}", err=True)
         ctx.exit(1)
     # The loaded rules are long-lived objects by the hundred thousand: keep the cyclic garbage
     # collector from walking them again and again while events stream by.
@@ -350,6 +351,8 @@ def _open_outputs(settings: Settings, output_file: str | None) -> Any:
             target.open()  # a path that cannot be written is an error before the replay, not after
         sinks.append(target)
     elif channels.stdout:
+        if sys.stdout is None:  # started with stdout closed (``>&-``)
+            raise OSError(errno.EBADF, "standard output is closed (use --output-file)")
         stdout: BinaryIO = sys.stdout.buffer
         sinks.append(StreamSink(stdout, fmt))
     if channels.file:
