@@ -142,6 +142,11 @@ def test_an_output_that_cannot_be_written_is_an_error(tmp_path: Path) -> None:
         result = runner.invoke(cli, ["replay", "-r", str(rules), "--no-summary", *extra, str(events)])
         assert result.exit_code == 1, (extra, result.output)
         assert "Error: 5 alert(s) could not be written" in result.stderr
+    # A summary that cannot be written: an error, not a traceback.
+    result = runner.invoke(cli, ["replay", "-r", str(rules), "--no-summary", "--output-file", str(tmp_path / "a.txt"),
+                                 "--summary-json", str(missing), str(events)])
+    assert result.exit_code == 1
+    assert f"Error: cannot write the summary to {missing}: no such directory" in result.stderr
     # All written: exit 0.
     result = runner.invoke(cli, ["replay", "-r", str(rules), "--no-summary", "--output-file",
                                  str(tmp_path / "ok.txt"), str(events)])

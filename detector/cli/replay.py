@@ -250,6 +250,9 @@ def command(ctx: click.Context, rules: tuple[str, ...], options: tuple[str, ...]
     from dataclasses import replace
 
     engine = Engine(result.ruleset, replace(settings.engine, selection=selection))
+    if summary_json and not Path(summary_json).absolute().parent.is_dir():
+        click.echo(f"Error: cannot write the summary to {summary_json}: no such directory", err=True)
+        ctx.exit(1)
     try:
         sink = _open_outputs(settings, output_file)
     except OSError as exc:
@@ -306,7 +309,11 @@ def command(ctx: click.Context, rules: tuple[str, ...], options: tuple[str, ...]
     if not no_summary:
         print_summary(summary)
     if summary_json:
-        Path(summary_json).write_bytes(orjson.dumps(summary.as_dict(), option=orjson.OPT_INDENT_2) + b"\n")
+        try:
+            Path(summary_json).write_bytes(orjson.dumps(summary.as_dict(), option=orjson.OPT_INDENT_2) + b"\n")
+        except OSError as exc:
+            click.echo(f"Error: cannot write the summary to {summary_json}: {exc.strerror or exc}", err=True)
+            ctx.exit(1)
     lost, why = _write_failures(sink)
     if lost:
         click.echo(f"Error: {lost} alert(s) could not be written ({why})", err=True)
