@@ -403,7 +403,9 @@ def replay_parallel(engine: Engine, paths: Sequence[str], sink: Any, fmt: LineFo
             progress(stats.records, tally.alerts)
 
     def wait_for_any() -> None:
-        """Take whatever results are ready (blocking until one is), then merge what is in order."""
+        """Take whatever results are ready (blocking until one is), then merge what is in order.
+        Some worker is always busy here: ``merge_ready`` leaves at the head of ``pending`` only a
+        block not received yet."""
         busy = [conns[w] for w in range(workers) if unanswered[w]]
         assert busy, "nothing to wait for"
         for conn in wait_ready(busy):
@@ -431,11 +433,7 @@ def replay_parallel(engine: Engine, paths: Sequence[str], sink: Any, fmt: LineFo
                 worker = min(range(workers), key=lambda w: len(unanswered[w]))
                 if len(unanswered[worker]) < limit and len(pending) < window:
                     break
-                if len(pending) >= window and pending[0][0] >= 0 and pending[0][3] not in received:
-                    receive(pending[0][0])  # the oldest block holds the others back: wait for it
-                    merge_ready()
-                else:
-                    wait_for_any()
+                wait_for_any()
             try:
                 conns[worker].send(item)
             except OSError as exc:
@@ -444,10 +442,7 @@ def replay_parallel(engine: Engine, paths: Sequence[str], sink: Any, fmt: LineFo
             pending.append((worker, index, item, sent))
             sent += 1
         while pending:
-            head_worker, _, _, number = pending[0]
-            while head_worker >= 0 and number not in received:
-                receive(head_worker)
-            merge_ready()
+            wait_for_any()
     finally:
         for conn in conns:
             with contextlib.suppress(OSError):

@@ -138,17 +138,16 @@ class Engine:
         return {source: cache.stats() for source, cache in sorted(self._buckets.items())}
 
     def _match(self, event: Mapping[str, Any], source: str, matched: int | None = None) -> list[_ActiveRule]:
-        bucket = None
         if source == "syscall":
             evttype = event.get("evt.type")
-            if evttype.__class__ is str:
-                bucket = self._syscall_built.get(evttype)
+            key = evttype if evttype.__class__ is str else None
+            bucket = self._syscall_built.get(key)
+        else:
+            key = bucket = None
         if bucket is None:
             cache = self._buckets.get(source)
             if cache is None:
                 return []
-            evttype = event.get("evt.type") if source == "syscall" else None
-            key = evttype if evttype.__class__ is str else None
             bucket = cache.get(key)
             if bucket is None:
                 return self._match_each(cache.index.for_type(key), event)
