@@ -97,10 +97,12 @@ class CodeCache:
                 return
             self._dirty = False
             entries = self._entries
-            if len(entries) > MAX_ENTRIES or sum(map(len, entries.values())) > MAX_BYTES:
+            size = sum(map(len, entries.values()))
+            if len(entries) > MAX_ENTRIES or size > MAX_BYTES:
                 entries = {k: v for k, v in entries.items() if k in self._used}
-            while entries and (len(entries) > MAX_ENTRIES or sum(map(len, entries.values())) > MAX_BYTES):
-                entries.pop(next(iter(entries)))
+                size = sum(map(len, entries.values()))
+            while entries and (len(entries) > MAX_ENTRIES or size > MAX_BYTES):
+                size -= len(entries.pop(next(iter(entries))))
             write_keyed(self.path, _VERSION_KEY, marshal.dumps(entries))
 
     def stats(self) -> dict[str, Any]:
