@@ -31,7 +31,7 @@ from detector.codegen.check import (
 )
 from detector.fields import operators as ops
 from detector.fields.registry import BoundField
-from detector.fields.types import NET_TYPES, Family, FieldType, family, int_spec
+from detector.fields.types import NET_TYPES, Family, FieldType, family, int_range, int_spec
 
 SPLIT_DEPTH = 24
 # Modifier lists up to this size are unrolled inline; longer ones loop in a helper.
@@ -144,12 +144,11 @@ class _Module:
         loader = bound.loader
         assert loader.coerce is not None
         coerce = self.const(loader.coerce, "_c", note=f"<coerce {bound.type.value}>")
-        spec = int_spec(bound.type)
-        if bound.is_list or (loader.native is None and spec is None):
+        bounds = int_range(bound.type)
+        if bound.is_list or (loader.native is None and bounds is None):
             return [f"if {var} is not None:", f"    {var} = {coerce}({var})"]
-        if spec is not None:
-            bits, signed = spec
-            low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+        if bounds is not None:
+            low, high = bounds
             return [
                 f"if {var} is not None and ({var}.__class__ is not int or not {low} <= {var} <= {high}):",
                 f"    {var} = {coerce}({var})",

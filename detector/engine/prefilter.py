@@ -46,7 +46,7 @@ from detector.codegen.bucket import bucket_dimensions, bucket_fields, constant_c
 from detector.codegen.generate import FieldNotDecoded, StructLayout, struct_exact
 from detector.engine.buckets import BucketCache, compile_source
 from detector.fields.registry import BoundField
-from detector.fields.types import FieldType, int_spec
+from detector.fields.types import FieldType, int_range, int_spec
 
 DEFAULT_MAX_PLANS = 1024
 DEFAULT_MEMO_LIMIT = 16384  # entries per plan's memo (``MemoCheck``)
@@ -96,10 +96,9 @@ def _declared_type(bound: BoundField) -> Any:
         return str | None
     if bound.loader.native is bool:
         return bool | None
-    spec = int_spec(bound.type)
-    assert spec is not None
-    bits, signed = spec
-    low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    bounds = int_range(bound.type)
+    assert bounds is not None
+    low, high = bounds
     if high > _INT64_MAX:
         return None  # msgspec bounds stop at int64: typed by the generated code instead
     return Annotated[int, msgspec.Meta(ge=low, le=high)] | None

@@ -175,6 +175,16 @@ def int_spec(ftype: FieldType) -> tuple[int, bool] | None:
     return _INT_SPECS.get(ftype)
 
 
+def int_range(ftype: FieldType) -> tuple[int, int] | None:
+    """``(low, high)``, the values of an integer type (those its coercion leaves as they are),
+    ``None`` for anything else."""
+    spec = _INT_SPECS.get(ftype)
+    if spec is None:
+        return None
+    bits, signed = spec
+    return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+
+
 def wrap_int(value: int, bits: int, signed: bool) -> int:
     """``value`` reinterpreted as a C integer of ``bits`` width."""
     mask = (1 << bits) - 1

@@ -17,20 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 from detector.codegen.codecache import compile_cached
 from detector.fields.registry import BoundField
-from detector.fields.types import FieldType, scalar_coercer
+from detector.fields.types import int_range
 from detector.outputs.values import NA, json_of, text_of
 
 Event = dict[str, Any]
 RenderFn = Callable[[Event], str]
 ValuesFn = Callable[[Event], dict[str, Any]]
-
-# Every integer coercer shares this code; its closure says the width and signedness.
-_INT_COERCER_CODE: Final = scalar_coercer(FieldType.UINT64).__code__
-
 
 @dataclass(frozen=True, slots=True)
 class TextToken:
@@ -84,20 +80,6 @@ class _Plain:
         return " or ".join(tests) or None
 
 
-def _int_range(coerce: Any) -> tuple[int, int] | None:
-    """The values an integer coercer leaves unchanged, when ``coerce`` is one."""
-    if getattr(coerce, "__code__", None) is not _INT_COERCER_CODE:
-        return None
-    try:
-        cells = dict(zip(coerce.__code__.co_freevars, (c.cell_contents for c in coerce.__closure__), strict=True))
-        bits, signed = int(cells["bits"]), bool(cells["signed"])
-    except (AttributeError, KeyError, TypeError, ValueError):
-        return None
-    if signed:
-        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-    return 0, (1 << bits) - 1
-
-
 def _plain(field: BoundField | None) -> _Plain | None:
     if field is None or field.multi is not None:
         return None
@@ -123,7 +105,8 @@ def _plain(field: BoundField | None) -> _Plain | None:
     def raw_json(raw: Any) -> Any:
         return json_of(typed(raw), is_list=is_list)
 
-    return _Plain(loader.key, native, _int_range(coerce), raw_text, raw_json)
+    # Plain loaders coerce by the field's type: an integer in its range is kept as it is.
+    return _Plain(loader.key, native, None if is_list else int_range(field.type), raw_text, raw_json)
 
 
 def _literal(text: str) -> str:
