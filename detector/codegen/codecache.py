@@ -26,7 +26,7 @@ import threading
 from types import CodeType
 from typing import Any, Final
 
-from detector.language.cachefile import _cache_file, read_keyed, write_keyed
+from detector.language.cachefile import cache_file, read_keyed, write_keyed
 
 CODE_CACHE_NAME: Final = "generated-code.marshal"
 MAX_ENTRIES: Final = 4096
@@ -120,7 +120,7 @@ _shared: list[CodeCache] = []
 def code_cache() -> CodeCache:
     """The process's code cache."""
     if not _shared:
-        _shared.append(CodeCache(_cache_file(CODE_CACHE_NAME, None)))
+        _shared.append(CodeCache(cache_file(CODE_CACHE_NAME)))
     return _shared[0]
 
 

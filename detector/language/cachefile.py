@@ -53,15 +53,17 @@ def _private(path: Path) -> bool:
 
 def parser_cache_file(directory: Path | None = None) -> str | None:
     """The file to give Lark's ``cache`` option, or ``None`` to build the parser afresh."""
-    return _cache_file(PARSER_CACHE_NAME, directory)
+    return cache_file(PARSER_CACHE_NAME, directory)
 
 
 def tables_cache_file(directory: Path | None = None) -> str | None:
     """The file keeping the lean driver's tables, or ``None`` to build them afresh."""
-    return _cache_file(TABLES_CACHE_NAME, directory)
+    return cache_file(TABLES_CACHE_NAME, directory)
 
 
-def _cache_file(name: str, directory: Path | None) -> str | None:
+def cache_file(name: str, directory: Path | None = None) -> str | None:
+    """The path of cache file ``name`` in the private cache directory (made if missing), or
+    ``None`` when caching is off or the directory or file is not ours alone."""
     base = directory if directory is not None else cache_dir()
     if base is None:
         return None
