@@ -121,3 +121,22 @@ def test_a_key_standing_in_for_new_values_takes_over(monkeypatch: pytest.MonkeyP
     assert got == [i % 2 for i in range(300)]
     assert memo.stats()["keyed_by"] == "outcomes" and memo.stats()["enabled"]
     assert len(calls) < 60  # 50 for the first trial, then two new keys
+
+
+def test_a_struct_that_needs_the_full_event_is_memoised_as_such() -> None:
+    """A rule needing a field the struct lacks raises on every equal struct: the memo keeps -1
+    (decode in full) instead of evaluating the plan again on each such line."""
+    calls: list[Any] = []
+
+    def evaluate(event: Any) -> int:
+        calls.append(event)
+        if event.get("proc.name") == "sh":
+            event.get("fd.typechar")  # not a field of the struct: raises
+        return 0
+
+    plan, memo = _plan(evaluate, limit=10)
+    decode = _decoder(tagged(plan, "openat"))
+    lines = [orjson.dumps({"evt.type": "openat", "evt.num": i, "proc.name": n, "fd.name": "/etc"})
+             for i, n in enumerate(["sh", "cat", "sh", "sh", "cat"])]
+    assert [decode(line).check() for line in lines] == [-1, 0, -1, -1, 0]
+    assert len(calls) == 2 and memo.stats()["hits"] == 3

@@ -206,9 +206,9 @@ def struct_class(name: str, fields: Sequence[BoundField]) -> tuple[type, StructL
 class MemoCheck:
     """A plan's mask memoised on the decoded struct.
 
-    A plan's function is pure over the struct's fields (a field it lacks raises, and raising
-    results are not kept), and node streams repeat: the same process opens the same files
-    again and again.  So equal structs get the mask computed for the first of them: the key is
+    A plan's function is pure over the struct's fields (a field it lacks raises, and does so for
+    every equal struct: kept as -1, decode in full), and node streams repeat: the same process
+    opens the same files again and again.  So equal structs get the mask computed for the first of them: the key is
     the struct itself (frozen: hashed and compared in C).  Bounded by ``limit`` entries (then
     cleared, counted in ``resets``).  When, over ``TRIAL`` lines, fewer than ``MIN_HIT_SHARE``
     of them were found (a type whose lines carry a new event number or client port each time),
@@ -254,7 +254,10 @@ class MemoCheck:
             found = lookup(key)
             if found is not None:
                 return found
-            mask = evaluate(event)
+            try:
+                mask = evaluate(event)
+            except NeedFullEvent:
+                mask = -1  # as pure as a mask: an equal struct lacks the same field
             memo.misses += 1
             if len(table) >= limit:
                 table.clear()
