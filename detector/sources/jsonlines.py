@@ -230,7 +230,7 @@ class _Oversized:
 Line = bytes | _Oversized
 
 
-def _iter_blocks(read: Callable[[int], bytes], max_line_bytes: int) -> Iterator[tuple[list[Line], int, bool]]:
+def iter_line_blocks(read: Callable[[int], bytes], max_line_bytes: int) -> Iterator[tuple[list[Line], int, bool]]:
     """``(lines, offset, terminated)``: the complete lines of each chunk read, each with its
     ``\n`` (a trailing newline is JSON whitespace to both decoders), and at the end the
     unterminated last line, if any (``terminated`` false).
@@ -473,7 +473,7 @@ def _read_stream(
             bad("file_error", f"cannot open: {exc.strerror or exc}", 0, None)
             return
         try:
-            for lines, start, terminated in _iter_blocks(read, max_line_bytes):
+            for lines, start, terminated in iter_line_blocks(read, max_line_bytes):
                 where = _BlockOffsets(lines, start, lineno + 1)
                 for line in lines:
                     lineno += 1
