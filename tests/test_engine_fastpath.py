@@ -253,19 +253,3 @@ def test_caches_are_bounded_and_reported(upstream: Any) -> None:
     assert len(got) == 16 and stats.records == 18
     limits = engine.cache_stats["syscall"]
     assert limits["event_types"] <= limits["event_types_limit"]
-
-
-def test_memo_keyed_by_check_outcomes_gives_the_same_alerts(upstream: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With the memo's second key turned on (off by default: see ``_Trainer.ABSTRACT``) and
-    short trials, so that connect/accept lines are memoised on check outcomes."""
-    from detector.engine.prefilter import MemoCheck, _Trainer
-
-    monkeypatch.setattr(_Trainer, "ABSTRACT", True)
-    monkeypatch.setattr(MemoCheck, "TRIAL", 200)
-    engine = _engine(upstream, "all")
-    data = _generated(12000, seed=17, share=0.05)
-    assert _compare(engine, data) > 50
-    prefilter = engine.line_prefilter()
-    for _ in read_records(_as_file(data), prefilter=prefilter):
-        pass
-    assert any(m["keyed_by"] == "outcomes" for m in prefilter.stats()["memo"].values())

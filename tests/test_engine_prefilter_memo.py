@@ -103,26 +103,6 @@ def test_unseen_types_are_learnt_and_stats_report_the_memo(tmp_path: Any) -> Non
     assert all(m["entries"] <= m["limit"] for m in report["memo"].values())
 
 
-def test_a_key_standing_in_for_new_values_takes_over(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Lines that differ only in what the checks do not look at (an event number, a client
-    port): the struct as key finds nothing, the fallback key (the checks' outcomes) does."""
-    monkeypatch.setattr(MemoCheck, "TRIAL", 50)
-    calls: list[Any] = []
-
-    def evaluate(event: Any) -> int:
-        calls.append(event)
-        return 1 if event.get("proc.name") == "nc" else 0
-
-    cls, _ = struct_class("Probe", [lookup("syscall", "proc.name"), lookup("syscall", "fd.name")])
-    memo = MemoCheck(evaluate, 1000, fallback=lambda event: (event.__class__, event.get("proc.name")))
-    decode = _decoder(tagged(LinePlan(cls, evaluate, "", memo), "connect"))
-    got = [decode(orjson.dumps({"evt.type": "connect", "proc.name": "nc" if i % 2 else "curl",
-                                "fd.name": f"10.0.0.1:{i}"})).check() for i in range(300)]
-    assert got == [i % 2 for i in range(300)]
-    assert memo.stats()["keyed_by"] == "outcomes" and memo.stats()["enabled"]
-    assert len(calls) < 60  # 50 for the first trial, then two new keys
-
-
 def test_a_struct_that_needs_the_full_event_is_memoised_as_such() -> None:
     """A rule needing a field the struct lacks raises on every equal struct: the memo keeps -1
     (decode in full) instead of evaluating the plan again on each such line."""

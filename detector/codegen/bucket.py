@@ -651,29 +651,3 @@ def _operand_fields(operand: Any) -> Iterator[BoundField]:
     for attr in ("args", "items"):
         for sub in getattr(operand, attr, ()) or ():
             yield from _operand_fields(sub)
-
-
-def constant_checks(roots: Sequence[Folded]) -> dict[str, list[Check]]:
-    """Fields (by key) that conditions read only through checks against constants
-    (``evt.num = 0``, ``fd.port in (...)``), each with those checks; a field read any other way
-    (with a transformer, against another field) is left out.  What such a field contributes to
-    a result is just the outcome of its checks."""
-    found: dict[str, list[Check]] = {}
-    tangled: set[str] = set()
-    stack: list[CExpr] = [r for r in roots if not isinstance(r, bool)]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Check):
-            bounds = [*_operand_fields(node.lhs), *_operand_fields(node.rhs)]
-            lhs = node.lhs
-            if isinstance(lhs, FieldOperand) and node.rhs is None and len(bounds) == 1:
-                same = found.setdefault(lhs.bound.key, [])
-                if all(other.node != node.node for other in same):  # the same check in many rules
-                    same.append(node)
-            else:
-                tangled.update(b.key for b in bounds)
-        elif isinstance(node, CNot):
-            stack.append(node.child)
-        else:
-            stack.extend(node.children)
-    return {key: checks for key, checks in found.items() if key not in tangled}

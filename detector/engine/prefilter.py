@@ -42,11 +42,11 @@ from typing import Annotated, Any, Union
 
 import msgspec
 
-from detector.codegen.bucket import bucket_dimensions, bucket_fields, constant_checks, generate_bucket
+from detector.codegen.bucket import bucket_dimensions, bucket_fields, generate_bucket
 from detector.codegen.generate import FieldNotDecoded, StructLayout, struct_exact
 from detector.engine.buckets import BucketCache, compile_source
 from detector.fields.registry import BoundField
-from detector.fields.types import FieldType, int_range, int_spec
+from detector.fields.types import FieldType, int_range
 
 DEFAULT_MAX_PLANS = 1024
 DEFAULT_MEMO_LIMIT = 16384  # entries per plan's memo (``MemoCheck``)
@@ -212,20 +212,15 @@ class MemoCheck:
     the struct itself (frozen: hashed and compared in C).  Bounded by ``limit`` entries (then
     cleared, counted in ``resets``).  When, over ``TRIAL`` lines, fewer than ``MIN_HIT_SHARE``
     of them were found (a type whose lines carry a new event number or client port each time),
-    the memo starts again with ``fallback``, a key that stands in check outcomes for such
-    values (``abstract_key``); if that does not pay either, memoising stops for the plan and
-    the function runs directly.
+    memoising stops for the plan and the function runs directly.
     """
 
     TRIAL = 4096
     MIN_HIT_SHARE = 0.5
 
-    def __init__(self, evaluate: Callable[[Any], int], limit: int,
-                 fallback: Callable[[Any], Any] | None = None) -> None:
+    def __init__(self, evaluate: Callable[[Any], int], limit: int) -> None:
         self.evaluate = evaluate
         self.limit = limit
-        self.fallback = fallback
-        self.keyed = "struct"
         self.table: dict[Any, int] = {}
         self.misses = self.resets = 0
         self.enabled = True
@@ -243,15 +238,12 @@ class MemoCheck:
         trial = self.TRIAL
         poor = 1 - self.MIN_HIT_SHARE
         calls = 0
-        make_key: Callable[[Any], Any] | None = None
-        trial_start = 0  # calls when the current trial began; -1 once a trial has passed
-        trial_misses = 0
+        trial_misses = 0  # -1 once the trial has passed
 
         def check(event: Any) -> int:
-            nonlocal calls, make_key, trial_start, trial_misses
+            nonlocal calls, trial_misses
             calls += 1
-            key = event if make_key is None else make_key(event)
-            found = lookup(key)
+            found = lookup(event)
             if found is not None:
                 return found
             try:
@@ -262,17 +254,12 @@ class MemoCheck:
             if len(table) >= limit:
                 table.clear()
                 memo.resets += 1
-            table[key] = mask
-            if trial_start >= 0:
+            table[event] = mask
+            if trial_misses >= 0:
                 trial_misses += 1
-                if calls - trial_start >= trial:
-                    if trial_misses <= poor * (calls - trial_start):
-                        trial_start = -1  # it pays
-                    elif make_key is None and memo.fallback is not None:
-                        make_key = memo.fallback
-                        memo.keyed = "outcomes"
-                        table.clear()
-                        trial_start, trial_misses = calls, 0
+                if calls >= trial:
+                    if trial_misses <= poor * calls:
+                        trial_misses = -1  # it pays
                     else:
                         memo.disable()
             return mask
@@ -297,10 +284,9 @@ class MemoCheck:
 
     def stats(self) -> dict[str, Any]:
         calls = self._calls()
-        keyed = self.keyed if self.enabled else None
         return {"entries": len(self.table), "limit": self.limit, "lines": calls,
                 "hits": calls - self.misses if self.enabled else None, "resets": self.resets,
-                "enabled": self.enabled, "keyed_by": keyed}
+                "enabled": self.enabled}
 
 
 def tagged(plan: LinePlan | None, evttype: str) -> type:
@@ -320,27 +306,6 @@ def tagged(plan: LinePlan | None, evttype: str) -> type:
 
 
 _FULL_PATH_BASE, _ = struct_class("FullPath", ())
-
-
-def abstract_key(layout: StructLayout, stand_ins: dict[str, list[Any]]) -> Callable[[Any], Any] | None:
-    """A function giving, for a struct, a tuple equal for two structs exactly when the plan's
-    function must give them the same result: the struct's class, every field's value except the
-    fields in ``stand_ins``, and for those the outcomes of the checks made on them (one mask).
-    ``None`` when no field of the struct needs standing in for (the struct is its own key)."""
-    used = {key: checks for key, checks in stand_ins.items() if key in layout.attrs}
-    if not used:
-        return None
-    checks = list({id(c): c for group in used.values() for c in group}.values())
-    for check in checks:  # a derived field must find all it reads in the struct
-        bound = check.lhs.bound
-        if bound.loader.kind != "plain" and not all(k in layout.attrs for k in derived_keys(bound)):
-            return None
-    atoms = generate_bucket(checks, struct=layout, name="_atoms")
-    kept = [attr for key, attr in layout.attrs.items() if key != "evt.type" and key not in used]
-    namespace = {"_atoms": compile_source(atoms.source, atoms.namespace, atoms.name)}
-    values = "".join(f"ev.{attr}, " for attr in kept)
-    source = f"def _key(ev):\n    return (ev.__class__, {values}_atoms(ev))\n"
-    return compile_source(source, namespace, "_key")
 
 
 class _Trainer:
@@ -363,11 +328,6 @@ class _Trainer:
     RULE_COST = 0.6
     FULL_PATH_COST = 8.0
     HOT_SHARE = 0.05
-    # When the struct as memo key does not pay, try a key holding check outcomes for the values
-    # that change on every line (``abstract_key``).  On the benchmark workload it made connect
-    # lines hit the memo (99.7%) but computing that key cost more than evaluating the plan's
-    # function (34,600 against 33,000 instructions a line), so it is off.
-    ABSTRACT = False
 
     def __init__(self, owner: LinePrefilter, name: str, folded: Sequence[Any],
                  dims: Sequence[tuple[tuple[str, ...], tuple[BoundField, ...]]]) -> None:
@@ -381,7 +341,6 @@ class _Trainer:
         code = generate_bucket(folded, struct=layout, mode="probe", order=[k for k, _ in self.dims],
                                ids=owner.check_ids)
         self.probe = compile_source(code.source, code.namespace, code.name)
-        self._abstractable: dict[str, list[Any]] | None = None
         trainer = self
 
         def evaluate(event: Any) -> int:  # a plain function: the struct classes call it as a method
@@ -462,37 +421,6 @@ class _Trainer:
                 best_plan = (order[:k], hot, cost)
         return best_plan
 
-    def abstractable(self) -> dict[str, list[Any]]:
-        """Keys whose values the memo key can stand in for by check outcomes: integer fields the
-        rules only compare with constants (``evt.num = 0`` in ``never_true``, ``fd.num >= 0``),
-        and keys only derived fields read, when those are only compared with constants (the
-        client port behind ``fd.port in (...)``).  Such values are new on almost every line; the
-        outcomes are not.  Each key comes with the checks that stand in for it."""
-        if self._abstractable is None:
-            const = constant_checks(self.folded)
-            plain_types: dict[str, Any] = {}
-            readers: dict[str, list[str]] = {}  # key -> derived fields reading it
-            for bound in bucket_fields([r for r in self.folded if not isinstance(r, bool)]):
-                if bound.loader.kind == "plain":
-                    plain_types[bound.key] = bound.type
-                    continue
-                keys = derived_keys(bound)
-                if len(keys) > _MAX_DERIVED_KEYS:
-                    keys = ()  # never decoded into a struct: nothing to stand in for
-                    const.pop(bound.key, None)
-                for key in keys:
-                    readers.setdefault(key, []).append(bound.key)
-            found: dict[str, list[Any]] = {}
-            for key in plain_types.keys() | readers.keys():
-                if key in plain_types and (key not in const or int_spec(plain_types[key]) is None):
-                    continue
-                through = readers.get(key, [])
-                if not all(derived in const for derived in through):
-                    continue
-                found[key] = [*const.get(key, ()), *(c for derived in through for c in const[derived])]
-            self._abstractable = found
-        return self._abstractable
-
     def finish(self) -> None:
         self.done = True
         chosen, hot, _ = self.choose()
@@ -505,8 +433,7 @@ class _Trainer:
             evaluate = compile_source(code.source, code.namespace, code.name)
             memo = None
             if getattr(cls, "memo_safe", False):
-                memo = MemoCheck(evaluate, self.owner.memo_limit,
-                                 abstract_key(layout, self.abstractable()) if self.ABSTRACT else None)
+                memo = MemoCheck(evaluate, self.owner.memo_limit)
             self.final = LinePlan(cls, evaluate, code.source, memo)
         self.samples = []
         for raw_type, evttype in self.raw_types.items():
