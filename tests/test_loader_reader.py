@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from detector.language.lists import substitute_lists
 from detector.loader import RulesLoader, codes
 from detector.loader.context import Context, SourcedText, SourceFile
 from detector.loader.exceptions import build_condition, normalize_comp
 from detector.loader.infos import Entry, ExceptionInfo
-from detector.loader.listsub import substitute_lists
 from detector.loader.versions import Version, decode_bool, decode_uint32
 from detector.loader.yamltree import YamlError, compose_documents
 

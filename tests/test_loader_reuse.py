@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 
 from detector.language import as_string, parse
+from detector.language.lists import ListTable, substitute_lists
 from detector.loader import RulesLoader, load_rules
 from detector.loader.compiler import CompileCache
-from detector.loader.listsub import ListTable, substitute_lists
 
 NAMES = ["a", "b", "ab", "shell", "shells", "x y", "c,d", "bin", "q", "", "b=c"]
 VALUES = ["a", "b", "x y", "'q r'", "shells", "bin", "", "ab", "q", "c,d", "z"]

@@ -15,9 +15,7 @@ from typing import Final
 
 from detector.errors import MacroError
 from detector.language.ast import And, Expr, MacroRef, Not, Or, Span
-
-_BLANKS: Final = " \t\n\r"
-_DELIMS: Final = _BLANKS + "(),="
+from detector.language.lists import substitute_lists as lists_substitute
 
 DEFAULT_MAX_NODES: Final = 1_000_000
 
@@ -26,52 +24,14 @@ DEFAULT_MAX_NODES: Final = 1_000_000
 # Lists
 
 
-def _quote_item(item: str) -> str:
-    # Falco quotes an item holding a blank unless it already starts with a quote.
-    if " " in item and item[:1] not in ('"', "'"):
-        return '"' + item + '"'
-    return item
-
-
-def _substitute_one(cnd: str, name: str, items: Sequence[str]) -> tuple[str, bool]:
-    used = False
-    sub = ", ".join(_quote_item(item) for item in items)
-    start = cnd.find(name)
-    while start != -1:
-        end = start + len(name)
-        if (start == 0 or cnd[start - 1] in _DELIMS) and (end >= len(cnd) or cnd[end] in _DELIMS):
-            while start > 0 and cnd[start - 1] in _BLANKS:
-                start -= 1
-            while end < len(cnd) and cnd[end] in _BLANKS:
-                end += 1
-            if not sub:
-                # an empty list takes one adjacent comma with it
-                if start > 0 and cnd[start - 1] == ",":
-                    start -= 1
-                elif end < len(cnd) and cnd[end] == ",":
-                    end += 1
-            head = cnd[:start] + " " if start > 0 else ""
-            cnd = head + sub + " " + cnd[end:]
-            start += len(sub) + 1
-            used = True
-        start = cnd.find(name, start + 1)
-    return cnd, used
-
-
 def resolve_lists(text: str, lists: Mapping[str, Sequence[str]]) -> tuple[str, frozenset[str]]:
     """Substitute every list of ``lists`` (in its order) into ``text``; also say which were used.
 
     ``lists`` maps each list name to its final items (list-in-list expansion
     and appends already applied by the caller), in definition order.
     """
-    used: list[str] = []
-    for name, items in lists.items():
-        if not name:
-            continue
-        text, was_used = _substitute_one(text, name, items)
-        if was_used:
-            used.append(name)
-    return text, frozenset(used)
+    done = lists_substitute(text, ((name, tuple(items)) for name, items in lists.items()))
+    return done.text, done.used
 
 
 def substitute_lists(text: str, lists: Mapping[str, Sequence[str]]) -> str:

@@ -15,12 +15,12 @@ from detector.errors import DetectorError
 from detector.fields.registry import SOURCES, FieldSource, get_source
 from detector.language import as_string, macro_refs, parse, resolve_lists
 from detector.language.ast import And, BinaryCheck, Expr, ListValue, Not, Or, UnaryCheck
+from detector.language.lists import Substituted, substitute_lists
 from detector.lint import findings as F
 from detector.lint.checks import Problem, check_problems, unknown_field
 from detector.lint.files import ItemRecord, RulesFiles
 from detector.lint.findings import Finding, Severity
 from detector.lint.never import never_true
-from detector.loader.listsub import Substituted, substitute_lists
 from detector.loader.model import CompiledRule, LoadResult, Ruleset
 
 

@@ -28,13 +28,13 @@ from detector.language.ast import (
     Value,
 )
 from detector.language.frozen import constructor
+from detector.language.lists import ListTable, Substituted, is_word
 from detector.loader import codes
 from detector.loader.collector import Collector
 from detector.loader.context import Context, SourcedText
 from detector.loader.exceptions import build_condition, exception_fields
 from detector.loader.expand import expand_resolved, expanded_size
 from detector.loader.infos import ExceptionInfo, MacroInfo, RuleInfo
-from detector.loader.listsub import ListTable, Substituted, is_word
 from detector.loader.model import (
     CompiledList,
     CompiledMacro,

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Final
 
 from detector.language.frozen import replace
+from detector.language.lists import quote_item
 from detector.loader import codes
 from detector.loader.context import SourcedText
 from detector.loader.infos import Entry, ExceptionInfo
@@ -89,13 +90,6 @@ def validate_exception(ex: ExceptionInfo, field_known: FieldCheck | None) -> Exc
         if field_known is not None and not field_known(ex.fields.item):
             raise fail(f"'{ex.fields.item}' is not a supported filter field")
     return replace(ex, comps=comps)
-
-
-def quote_item(text: str) -> str:
-    """Falco quotes an item containing a space unless it already starts with a quote."""
-    if " " in text and text[:1] not in ('"', "'"):
-        return f'"{text}"'
-    return text
 
 
 def _paren_item(text: str) -> str:

@@ -2,10 +2,10 @@
 
 Falco substitutes lists textually before parsing, one list at a time in
 definition order, wherever the name stands between delimiters (so ``= my_list``
-is substituted too).  This is ``detector.language.resolve.resolve_lists`` (the
-tests hold the two to the same output) plus a record of each substitution, so
-that an offset the parser reports in the substituted text can be traced back to
-the text as written.
+is substituted too; quirks included: a list name is replaced wherever it stands,
+not only inside parentheses).  Each substitution is recorded, so that an offset
+the parser reports in the substituted text can be traced back to the text as
+written; ``ListTable`` substitutes many texts against the same lists quickly.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
-
-from detector.loader.exceptions import quote_item
 
 _BLANKS: Final = " \t\n\r"
 _DELIMS: Final = _BLANKS + "(),="
@@ -83,6 +81,13 @@ def _resolve_one(cnd: str, name: str, sub: str, edits: list[Edit]) -> tuple[str,
             used = True
         start = cnd.find(name, start + 1)
     return cnd, used
+
+
+def quote_item(text: str) -> str:
+    """Falco quotes an item containing a space unless it already starts with a quote."""
+    if " " in text and text[:1] not in ('"', "'"):
+        return f'"{text}"'
+    return text
 
 
 def is_word(name: str) -> bool:
