@@ -120,3 +120,30 @@ def test_a_struct_that_needs_the_full_event_is_memoised_as_such() -> None:
              for i, n in enumerate(["sh", "cat", "sh", "sh", "cat"])]
     assert [decode(line).check() for line in lines] == [-1, 0, -1, -1, 0]
     assert len(calls) == 2 and memo.stats()["hits"] == 3
+
+
+def test_terms_the_struct_can_read_come_first() -> None:
+    """A rule whose first conjuncts read fields the struct lacks (``fd.typechar``, ``fd.num``,
+    as upstream's ``open_write`` macro does) is still decided false by a later conjunct the
+    struct can read, instead of sending the line to the full path."""
+    from detector.codegen.bucket import TypeFolder, generate_bucket
+    from detector.codegen.generate import FieldNotDecoded
+    from detector.engine.buckets import compile_source
+
+    rules = load_rules("""
+- rule: typed write below etc
+  desc: d
+  condition: evt.type = openat and fd.typechar = 'f' and fd.num >= 0 and fd.name startswith /etc
+  output: x
+  priority: WARNING
+""").ruleset
+    engine = Engine(rules)
+    root = engine.line_prefilter()._cache.index.for_type("openat")[0].checked
+    folded = TypeFolder().fold(root, "openat")
+    cls, layout = struct_class("Names", [lookup("syscall", "fd.name")])
+    code = generate_bucket([folded], struct=layout, order=[])  # no lookups: every term as written
+    evaluate = compile_source(code.source, code.namespace, code.name)
+    decode = msgspec.json.Decoder(cls).decode
+    assert evaluate(decode(b'{"fd.name": "/srv/app/x.js"}')) == 0
+    with pytest.raises(FieldNotDecoded):
+        evaluate(decode(b'{"fd.name": "/etc/passwd"}'))

@@ -237,7 +237,9 @@ class _Group:
     rules: list[_Rule]
 
 
-def _group(rules: list[_Rule], gate: int | None, depth: int) -> _Group:
+def _group(rules: list[_Rule], gate: int | None, depth: int, late: frozenset[int] = frozenset()) -> _Group:
+    """Rules sharing a term nested under it, the most shared first (``late`` terms only after
+    every other: see ``generate_bucket``)."""
     node = _Group(gate, [], [])
     pending = rules
     while depth < MAX_GROUP_DEPTH and len(pending) > 1:
@@ -249,12 +251,12 @@ def _group(rules: list[_Rule], gate: int | None, depth: int) -> _Group:
                 first_at[t] = min(first_at.get(t, pos), pos)
         if not counts:
             break
-        best = max(counts, key=lambda t: (counts[t], -first_at[t], -t))
+        best = max(counts, key=lambda t: (t not in late, counts[t], -first_at[t], -t))
         if counts[best] < 2:
             break
         inside = [_Rule(r.bit, [t for t in r.terms if t != best]) for r in pending if best in r.terms]
         pending = [r for r in pending if best not in r.terms]
-        node.groups.append(_group(inside, best, depth + 1))
+        node.groups.append(_group(inside, best, depth + 1, late))
     node.rules.extend(pending)
     return node
 
@@ -490,7 +492,16 @@ def generate_bucket(
             _emit_dimensions(gen, fn, dims, plan.everyone)
             lines.append("return c")
         return _finish(gen, fn, [], name, interner, live, dims)
-    tree = _group(rules, None, 0)
+    late: frozenset[int] = frozenset()
+    if struct is not None:
+        # A term reading a field the struct lacks raises (the line then takes the full path);
+        # the other terms of an ``and`` can still make it false.  Evaluated first, they decide
+        # such lines here: the terms of a conjunction are side-effect free, any order gives
+        # the same result.
+        late = frozenset(t for r in rules for t in r.terms if not _readable(interner.nodes[t], struct))
+        for r in rules:
+            r.terms.sort(key=late.__contains__)  # stable: written order otherwise
+    tree = _group(rules, None, 0, late)
 
     # Count how often each subtree would be emitted, to decide what to memoise.
     uses: Counter[int] = Counter()
@@ -623,6 +634,17 @@ def _first_term(group: _Group) -> int | None:
     if group.rules and group.rules[0].terms:
         return group.rules[0].terms[0]
     return None
+
+
+def _readable(node: CExpr, struct: StructLayout) -> bool:
+    """Whether struct-mode code reads every field of ``node`` without needing the full event."""
+    for bound in bucket_fields([node]):
+        if bound.loader.kind == "plain":
+            if bound.loader.key not in struct.attrs:
+                return False
+        elif bound.key not in struct.derived:
+            return False
+    return True
 
 
 def bucket_fields(roots: Sequence[Folded]) -> tuple[BoundField, ...]:
