@@ -210,9 +210,9 @@ class MemoCheck:
     every equal struct: kept as -1, decode in full), and node streams repeat: the same process
     opens the same files again and again.  So equal structs get the mask computed for the first
     of them: the key is the struct itself (frozen: hashed and compared in C).  Bounded by
-    ``limit`` entries (then cleared, counted in ``resets``).  When, over ``TRIAL`` lines, fewer than ``MIN_HIT_SHARE``
-    of them were found (a type whose lines carry a new event number or client port each time),
-    memoising stops for the plan and the function runs directly.
+    ``limit`` entries (then cleared, counted in ``resets``).  When, over ``TRIAL`` lines, fewer
+    than ``MIN_HIT_SHARE`` of them were found (a type whose lines carry a new event number or
+    client port each time), memoising stops for the plan and the function runs directly.
     """
 
     TRIAL = 4096
