@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import gzip
 import io
 import multiprocessing
 import os
@@ -41,7 +40,7 @@ from typing import Any
 from detector.engine import Engine
 from detector.outputs.sinks import LineFormat
 from detector.sources import BadLine, BadLineStats
-from detector.sources.jsonlines import DEFAULT_MAX_LINE_BYTES, compressed_position, open_input, read_stream
+from detector.sources.jsonlines import DEFAULT_MAX_LINE_BYTES, open_input, read_failure, read_stream
 
 IN_FLIGHT = 3
 MIN_BLOCK = 1 << 20
@@ -294,13 +293,9 @@ def _items(paths: Sequence[str], workers: int, max_line_bytes: int) -> Iterator[
             try:
                 for task in _stream_blocks(name, read, block, max_line_bytes):
                     yield index, task
-            except EOFError as exc:
-                yield index, _FileEvent(name, "gzip_truncated", "compressed stream ends early after line {line} "
-                                        f"({exc}); {compressed_position(compressed_pos)}")
-            except (OSError, zlib.error) as exc:
-                kind = "gzip_corrupt" if isinstance(exc, gzip.BadGzipFile | zlib.error) else "read_error"
-                yield index, _FileEvent(name, kind, f"read failed after line {{line}}: {exc}; "
-                                        f"{compressed_position(compressed_pos)}")
+            except (EOFError, OSError, zlib.error) as exc:
+                # "{line}": filled in by the parent with the lines read so far
+                yield index, _FileEvent(name, *read_failure(exc, "{line}", compressed_pos))
 
 
 # --- the parent -------------------------------------------------------------------------------

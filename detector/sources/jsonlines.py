@@ -564,19 +564,24 @@ def _read_stream(
                 flush()
                 if on_block is not None:
                     on_block()
-        except EOFError as exc:
+        except (EOFError, OSError, zlib.error) as exc:
             stats.file_errors += 1
-            bad("gzip_truncated", f"compressed stream ends early after line {lineno} ({exc}); "
-                f"{compressed_position(compressed_pos)}", lineno, None)
-        except (OSError, zlib.error) as exc:
-            stats.file_errors += 1
-            kind = "gzip_corrupt" if isinstance(exc, gzip.BadGzipFile | zlib.error) else "read_error"
-            bad(kind, f"read failed after line {lineno}: {exc}; {compressed_position(compressed_pos)}", lineno, None)
+            bad(*read_failure(exc, str(lineno), compressed_pos), lineno, None)
         finally:
             flush()
 
 
-def compressed_position(compressed_pos: Callable[[], int]) -> str:
+def read_failure(exc: BaseException, after: str, compressed_pos: Callable[[], int]) -> tuple[str, str]:
+    """The kind and message of a read that failed after line ``after`` (``EOFError``: a
+    compressed stream cut short; ``OSError``/``zlib.error``: corrupt or unreadable)."""
+    where = _compressed_position(compressed_pos)
+    if isinstance(exc, EOFError):
+        return "gzip_truncated", f"compressed stream ends early after line {after} ({exc}); {where}"
+    kind = "gzip_corrupt" if isinstance(exc, gzip.BadGzipFile | zlib.error) else "read_error"
+    return kind, f"read failed after line {after}: {exc}; {where}"
+
+
+def _compressed_position(compressed_pos: Callable[[], int]) -> str:
     """Where a compressed stream stood, for a message about it going wrong."""
     try:
         pos = compressed_pos()
