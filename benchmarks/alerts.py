@@ -26,9 +26,8 @@ if __package__ in (None, ""):
 
 import click  # noqa: E402
 
-from benchmarks.upstream import best_cpu_seconds, upstream_rules  # noqa: E402
-from detector.engine import Engine, EngineOptions, RuleSelection, SelectionAction  # noqa: E402
-from detector.loader import load_rules  # noqa: E402
+from benchmarks.upstream import bench_ruleset, best_cpu_seconds, every_rule  # noqa: E402
+from detector.engine import Engine, EngineOptions  # noqa: E402
 from detector.outputs.sinks import FileSink, LineFormat  # noqa: E402
 from detector.sources import BadLineStats, read_records  # noqa: E402
 
@@ -39,13 +38,10 @@ from detector.sources import BadLineStats, read_records  # noqa: E402
               help="Rules files (default: the upstream ones under ../shared).")
 @click.option("--repeat", default=5, show_default=True)
 def main(events: Path, rules: Sequence[str], repeat: int) -> None:
-    paths = list(rules) or [str(p) for p in upstream_rules()[0]]
-    result = load_rules(*paths)
-    if result.errors:
-        raise click.ClickException(f"{len(result.errors)} error(s) loading {paths}")
-    options = EngineOptions(selection=RuleSelection((SelectionAction("enable", rule="*"),)), hostname="bench")
-    engine = Engine(result.ruleset, options)
-    iso_engine = Engine(result.ruleset, EngineOptions(selection=options.selection, hostname="bench",
+    ruleset = bench_ruleset(rules)
+    options = EngineOptions(selection=every_rule(), hostname="bench")
+    engine = Engine(ruleset, options)
+    iso_engine = Engine(ruleset, EngineOptions(selection=options.selection, hostname="bench",
                                                       time_format_iso_8601=True))
 
     started = time.perf_counter()

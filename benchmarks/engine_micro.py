@@ -23,9 +23,8 @@ if __package__ in (None, ""):
 import click  # noqa: E402
 import orjson  # noqa: E402
 
-from benchmarks.upstream import best_cpu_seconds, upstream_rules  # noqa: E402
-from detector.engine import Engine, RuleSelection, SelectionAction  # noqa: E402
-from detector.loader import load_rules  # noqa: E402
+from benchmarks.upstream import bench_ruleset, best_cpu_seconds, every_rule  # noqa: E402
+from detector.engine import Engine  # noqa: E402
 from detector.sources import BadLineStats, read_records  # noqa: E402
 
 
@@ -36,9 +35,7 @@ from detector.sources import BadLineStats, read_records  # noqa: E402
               help="Rules files (default: the upstream ones under ../shared).")
 @click.option("--repeat", default=5, show_default=True)
 def main(events: Path, lines: int, rules: Sequence[str], repeat: int) -> None:
-    paths = list(rules) or [str(p) for p in upstream_rules()[0]]
-    result = load_rules(*paths)
-    engine = Engine(result.ruleset, selection=RuleSelection((SelectionAction("enable", rule="*"),)))
+    engine = Engine(bench_ruleset(rules), selection=every_rule())
     data = []
     with events.open("rb") as handle:
         for i, line in enumerate(handle):

@@ -39,9 +39,8 @@ import click  # noqa: E402
 import msgspec  # noqa: E402
 import orjson  # noqa: E402
 
-from benchmarks.upstream import upstream_rules  # noqa: E402
-from detector.engine import Engine, RuleSelection, SelectionAction  # noqa: E402
-from detector.loader import load_rules  # noqa: E402
+from benchmarks.upstream import bench_ruleset, every_rule  # noqa: E402
+from detector.engine import Engine  # noqa: E402
 from detector.sources import BadLineStats, read_records  # noqa: E402
 from detector.sources.jsonlines import iter_line_blocks  # noqa: E402
 
@@ -112,11 +111,7 @@ def stages(path: Path, engine: Engine, prefilter: Any) -> dict[str, Callable[[],
 @click.option("--rules", "rules", multiple=True, type=click.Path(exists=True),
               help="Rules files (default: the upstream ones under ../shared, every rule enabled).")
 def main(events: Path, limit: int, repeat: int, rules: Sequence[str]) -> None:
-    paths = list(rules) or [str(p) for p in upstream_rules()[0]]
-    if not paths:
-        raise click.ClickException(upstream_rules()[1] or "no rules")
-    engine = Engine(load_rules(*paths).ruleset,
-                    selection=RuleSelection((SelectionAction("enable", rule="*"),)))
+    engine = Engine(bench_ruleset(rules), selection=every_rule())
     with tempfile.TemporaryDirectory() as tmp:
         sample, warm = Path(tmp) / "sample.jsonl", Path(tmp) / "warm.jsonl"
         with events.open("rb") as handle:
